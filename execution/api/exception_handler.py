@@ -1,0 +1,54 @@
+"""The one DRF exception handler: every error response of /v1 is the error envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from execution import exceptions
+from execution.envelope import build_envelope, public_envelope
+
+logger = logging.getLogger(__name__)
+
+
+def _from_drf(exc: drf_exceptions.APIException) -> exceptions.ExecutionFailure:
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return exceptions.RequestInvalid(details={"fields": exc.detail})
+    return exceptions.RequestRejected(
+        str(exc.detail),
+        code=str(exc.default_code).upper(),
+        status_code=exc.status_code,
+        type="ValidationError" if isinstance(exc, drf_exceptions.ParseError) else "ExecutionError",
+    )
+
+
+def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.ExecutionFailure):
+        failure = exc
+    elif isinstance(exc, drf_exceptions.APIException):
+        failure = _from_drf(exc)
+        if auth_header := getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = auth_header
+        if wait := getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(wait) + 1)
+    elif isinstance(exc, DatabaseError):
+        logger.exception("Database error while serving %s", context.get("request"))
+        failure = exceptions.ServiceUnavailable()
+    else:
+        logger.exception("Unhandled error while serving %s", context.get("request"))
+        failure = exceptions.InternalError()
+
+    envelope = public_envelope(build_envelope(failure))
+    return Response(envelope, status=failure.status_code, headers=headers)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from rest_framework import serializers
+
+from execution.models import Job
+from execution.validation import ExecutionRequest
+from registry.models import PluginRegistry
+
+
+class ImageInputField(serializers.Field):
+    """A base64 string (JSON or form field) or an uploaded file part, passed on unread.
+
+    Whether it decodes, fits the size limit and matches its MIME type is decided by the
+    ToolRunner's validation, so the answer is the same whichever way the image came in.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return None
+
+
+class OptionsField(serializers.Field):
+    """Plugin options. A multipart form can only send text, so a string holding a JSON object is
+    parsed; anything else goes on as sent, for the ToolRunner to accept or refuse."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            try:
+                return json.loads(data) if data.strip() else {}
+            except json.JSONDecodeError:
+                return data
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class AnalyzeRequestSerializer(serializers.Serializer):
+    plugin = serializers.CharField(max_length=100, help_text="Name of the plugin to run.")
+    image = ImageInputField(
+        required=False, allow_null=True, help_text="Base64 image, or a file part in multipart."
+    )
+    mime_type = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=100,
+        help_text="Declared image type; defaults to an uploaded file part's content type.",
+    )
+    options = OptionsField(required=False, allow_null=True, help_text="Plugin options.")
+
+    def to_execution_request(self) -> ExecutionRequest:
+        data = self.validated_data
+        image = data.get("image")
+        mime_type = data.get("mime_type")
+        if isinstance(image, UploadedFile) and not mime_type:
+            mime_type = image.content_type
+        return ExecutionRequest(
+            plugin=data["plugin"], image=image, mime_type=mime_type, options=data.get("options")
+        )
+
+
+class SyncResultSerializer(serializers.ModelSerializer):
+    job_id = serializers.UUIDField(source="id")
+
+    class Meta:
+        model = Job
+        fields = ["job_id", "status", "plugin", "result", "execution_time_ms"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    job_id = serializers.UUIDField(source="id")
+
+    class Meta:
+        model = Job
+        fields = [
+            "job_id",
+            "plugin",
+            "mode",
+            "status",
+            "mime_type",
+            "image_size",
+            "image_sha256",
+            "options",
+            "execution_time_ms",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class PluginSerializer(serializers.ModelSerializer):
+    avg_execution_time_ms = serializers.FloatField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = PluginRegistry
+        fields = [
+            "name",
+            "version",
+            "description",
+            "state",
+            "reason",
+            "options_schema",
+            "output_schema",
+            "success_count",
+            "error_count",
+            "last_execution_time_ms",
+            "avg_execution_time_ms",
+            "last_used",
+        ]

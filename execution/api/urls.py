@@ -1,0 +1,10 @@
+from django.urls import path
+
+from execution.api import views
+
+urlpatterns = [
+    path("analyze-execution", views.AnalyzeExecutionView.as_view(), name="analyze-execution"),
+    path("analyze-execution/jobs/<str:job_id>", views.JobDetailView.as_view(), name="job-detail"),
+    path("plugins", views.PluginListView.as_view(), name="plugin-list"),
+    path("plugins/<str:name>", views.PluginDetailView.as_view(), name="plugin-detail"),
+]

@@ -1,0 +1,27 @@
+"""Our settings, read from the one namespaced ``settings.EXECUTION`` dict.
+
+Read on every access (it is a dict lookup) so ``override_settings`` in tests just works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "PLUGINS": [],
+    "PLUGIN_ENTRY_POINT_GROUP": "execution_server.plugins",
+    "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
+    "ACCEPTED_MIME_TYPES": ["image/png", "image/jpeg"],
+}
+
+
+class ExecutionSettings:
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown EXECUTION setting {name!r}")
+        return getattr(settings, "EXECUTION", {}).get(name, DEFAULTS[name])
+
+
+execution_settings = ExecutionSettings()

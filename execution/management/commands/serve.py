@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the web tier (gunicorn) and a django-q2 worker (qcluster) together; stop both "
+        "on Ctrl-C, or when either exits."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--web-workers", type=int, default=2)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        bind = f"{options['host']}:{options['port']}"
+        commands = {
+            "web": [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "execution_project.wsgi",
+                "--bind",
+                bind,
+                "--workers",
+                str(options["web_workers"]),
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            "worker": [sys.executable, "manage.py", "qcluster"],
+        }
+        processes = {name: subprocess.Popen(command) for name, command in commands.items()}
+        self.stdout.write(f"Serving on http://{bind}/ with a qcluster worker. Ctrl-C stops both.")
+
+        def stop(*_: Any) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while all(process.poll() is None for process in processes.values()):
+                time.sleep(0.5)
+            exited = [name for name, process in processes.items() if process.poll() is not None]
+            self.stderr.write(f"{', '.join(exited)} exited; stopping the rest.")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.terminate()
+            for process in processes.values():
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()

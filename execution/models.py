@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    RUNNING = "RUNNING", "Running"
+    SUCCESS = "SUCCESS", "Success"
+    FAILED = "FAILED", "Failed"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+FINISHED_STATUSES: frozenset[str] = frozenset(
+    {JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED}
+)
+
+
+class JobMode(models.TextChoices):
+    SYNC = "SYNC", "Synchronous"
+    ASYNC = "ASYNC", "Asynchronous"
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def visible_to(self, user: Any) -> JobQuerySet:
+        """Staff see every job; a client sees the jobs it submitted."""
+        return self if user.is_staff else self.filter(created_by=user)
+
+    def finished(self) -> JobQuerySet:
+        return self.filter(status__in=FINISHED_STATUSES)
+
+
+class Job(models.Model):
+    """One execution request and everything that happened to it.
+
+    Input metadata is kept (type, size, digest), never the image itself: a sync job's bytes
+    live only for the length of the request.
+    """
+
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, help_text="Job id given to clients."
+    )
+    plugin = models.CharField(
+        max_length=100, db_index=True, help_text="Plugin name as the client asked for it."
+    )
+    mode = models.CharField(
+        max_length=5, choices=JobMode.choices, help_text="Run in the request or on a worker."
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=JobStatus.choices,
+        default=JobStatus.PENDING,
+        db_index=True,
+        help_text="PENDING → RUNNING → SUCCESS | FAILED, or CANCELLED before it ran.",
+    )
+    mime_type = models.CharField(
+        max_length=100, blank=True, help_text="MIME type the client declared for the image."
+    )
+    image_size = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Decoded image size in bytes (unknown if undecodable)."
+    )
+    image_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the decoded image bytes."
+    )
+    options = models.JSONField(
+        null=True, blank=True, help_text="Options the client sent for the plugin."
+    )
+    result = models.JSONField(
+        null=True, blank=True, help_text="The plugin's validated result, on success."
+    )
+    error = models.JSONField(
+        null=True, blank=True, help_text="The error envelope clients see, on failure."
+    )
+    error_code = models.CharField(
+        max_length=50, blank=True, db_index=True, help_text="The envelope's code, for filtering."
+    )
+    error_traceback = models.TextField(
+        blank=True, help_text="Internal traceback for operators; never sent to clients."
+    )
+    execution_time_ms = models.FloatField(
+        null=True, blank=True, help_text="Time spent in the ToolRunner, in milliseconds."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="execution_jobs",
+        help_text="Who submitted the job (empty for jobs from the command line).",
+    )
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, help_text="When the job was accepted."
+    )
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the job moved to RUNNING."
+    )
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the job reached its final status."
+    )
+
+    objects: ClassVar[JobQuerySet] = JobQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["plugin", "-created_at"], name="job_plugin_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="job_status_is_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plugin} {self.status} {self.id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES

@@ -1,0 +1,107 @@
+"""The ToolRunner: the only code that calls a plugin's ``run``.
+
+Every execution passes here, so every execution is validated on the way in and out, every
+failure becomes an error envelope, and every execution is counted in the registry, whatever
+happens, from the ``finally`` of ``ToolRunner.run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from execution import exceptions
+from execution.envelope import build_envelope
+from execution.validation import ExecutionRequest, validate_input, validate_output
+from plugins.base import AnalysisPlugin
+from plugins.base import ImageUnreadable as PluginImageUnreadable
+from registry import services as registry_services
+from registry.models import PluginState
+
+logger = logging.getLogger(__name__)
+
+# Long enough to say what went wrong, short enough to keep a plugin's data out of the envelope.
+MAX_PLUGIN_MESSAGE = 300
+
+
+@dataclass
+class ExecutionOutcome:
+    """What one execution produced: a validated result or an error envelope, never both."""
+
+    plugin: str
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    elapsed_ms: float = 0.0
+    image_size: int | None = None
+    image_sha256: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result is not None and self.error is None
+
+    @property
+    def error_code(self) -> str:
+        return self.error["error"]["code"] if self.error else ""
+
+
+def _plugin_failure(error: Exception) -> exceptions.PluginError:
+    message = str(error).strip()[:MAX_PLUGIN_MESSAGE] or type(error).__name__
+    return exceptions.PluginError(
+        f"The plugin failed: {message}", details={"exception_type": type(error).__name__}
+    )
+
+
+class ToolRunner:
+    def run(
+        self, *, plugin: AnalysisPlugin, request: ExecutionRequest, job_id: str | None = None
+    ) -> ExecutionOutcome:
+        outcome = ExecutionOutcome(plugin=plugin.name)
+        plugin_ran = False
+        started = time.perf_counter()
+        try:
+            validated = validate_input(request, options_schema=plugin.options_schema)
+            outcome.image_size, outcome.image_sha256 = validated.size, validated.sha256
+            registry_services.plugin_mark_running(plugin_name=plugin.name)
+            plugin_ran = True
+            try:
+                raw_result = plugin.run(validated.payload)
+            except PluginImageUnreadable as error:
+                raise exceptions.ImageUnreadable(str(error) or None) from error
+            except Exception as error:
+                raise _plugin_failure(error) from error
+            outcome.result = validate_output(raw_result, plugin.output_schema)
+        except exceptions.ExecutionFailure as failure:
+            outcome.error = build_envelope(
+                failure, job_id=job_id, plugin=plugin.name, cause=failure.__cause__
+            )
+        except Exception as error:
+            # A fault of ours, not of the plugin or the input: still an envelope, never a 500.
+            logger.exception("Unexpected error executing plugin %r", plugin.name)
+            outcome.error = build_envelope(
+                exceptions.InternalError(), job_id=job_id, plugin=plugin.name, cause=error
+            )
+        finally:
+            outcome.elapsed_ms = (time.perf_counter() - started) * 1000
+            state, reason = _lifecycle_after(outcome, plugin_ran=plugin_ran)
+            registry_services.update_execution_metrics(
+                plugin_name=plugin.name,
+                state=state,
+                elapsed_ms=outcome.elapsed_ms,
+                had_error=not outcome.succeeded,
+                reason=reason,
+            )
+        return outcome
+
+
+def _lifecycle_after(
+    outcome: ExecutionOutcome, *, plugin_ran: bool
+) -> tuple[PluginState | None, str]:
+    """INITIALIZED after a success, FAILED after the plugin (or its output) failed; a request
+    refused before the plugin ran leaves the state as it was."""
+    if outcome.succeeded:
+        return PluginState.INITIALIZED, "last execution succeeded"
+    if not plugin_ran:
+        return None, ""
+    return PluginState.FAILED, f"last execution failed: {outcome.error_code or 'interrupted'}"

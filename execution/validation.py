@@ -1,0 +1,217 @@
+"""Input and output validation, called by the ToolRunner on every execution.
+
+Each rule fails with its own exception class (and so its own envelope ``code``), and the
+image is checked before any plugin sees it: a plugin receives bytes whose format matches the
+declared MIME type and options that satisfy its schema.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypedDict, runtime_checkable
+
+from jsonschema import Draft202012Validator
+
+from execution import exceptions
+from execution.conf import execution_settings
+
+# Leading bytes of each accepted format; enough to tell them apart, cheap to check.
+_SIGNATURES: tuple[tuple[str, tuple[bytes, ...]], ...] = (
+    ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ("image/jpeg", (b"\xff\xd8\xff",)),
+    ("image/gif", (b"GIF87a", b"GIF89a")),
+    ("image/bmp", (b"BM",)),
+    ("image/tiff", (b"II*\x00", b"MM\x00*")),
+)
+_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+
+
+@runtime_checkable
+class ImageFile(Protocol):
+    """An uploaded file (Django's ``UploadedFile`` or any open binary file)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class ExecutionRequest:
+    """What a client asked for, as received: nothing here has been checked yet."""
+
+    plugin: str
+    image: str | bytes | ImageFile | None = None
+    mime_type: str | None = None
+    options: Any = field(default_factory=dict)
+
+
+class ExecutionPayload(TypedDict):
+    """What a plugin's ``run`` receives."""
+
+    image: bytes
+    mime_type: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ValidatedInput:
+    payload: ExecutionPayload
+    size: int
+    sha256: str
+
+
+def sniff_mime_type(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for mime_type, signatures in _SIGNATURES:
+        if data.startswith(signatures):
+            return mime_type
+    return None
+
+
+def normalize_mime_type(value: str) -> str:
+    essence = value.split(";", 1)[0].strip().lower()
+    return _ALIASES.get(essence, essence)
+
+
+def _split_data_url(image: str) -> tuple[str, str | None]:
+    """Accept ``data:image/png;base64,...`` as browsers produce it; return (base64, mime)."""
+    header, comma, data = image.partition(",")
+    if not comma or not header.endswith(";base64"):
+        raise exceptions.ImageNotBase64("A data URL image must be base64-encoded.")
+    return data, header[len("data:") : -len(";base64")] or None
+
+
+def decode_image(
+    image: str | bytes | ImageFile | None, *, max_bytes: int
+) -> tuple[bytes, str | None]:
+    """Return the image bytes and the MIME type a data URL declared, if any."""
+    if image is None:
+        raise exceptions.ImageMissing()
+    if isinstance(image, bytes):
+        data, data_url_mime = image, None
+    elif isinstance(image, ImageFile):
+        # Read one byte past the limit: enough to know it is too large, never the whole file.
+        data, data_url_mime = image.read(max_bytes + 1), None
+    elif isinstance(image, str):
+        text, data_url_mime = image.strip(), None
+        if text.startswith("data:"):
+            text, data_url_mime = _split_data_url(text)
+        # Line-wrapped base64 (what the `base64` tool prints) is still base64.
+        text = "".join(text.split())
+        if not text:
+            raise exceptions.ImageEmpty()
+        # Refuse before decoding, so an oversized body never costs its decoded size in memory.
+        if math.floor(len(text) * 3 / 4) - text[-2:].count("=") > max_bytes:
+            raise _too_large(max_bytes)
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise exceptions.ImageNotBase64(
+                "The image is not valid base64 (standard alphabet, RFC 4648).",
+                details={"reason": str(error)},
+            ) from error
+    else:
+        raise exceptions.RequestInvalid(
+            "The image must be a base64 string or an uploaded file.",
+            details={"field": "image", "received_type": type(image).__name__},
+        )
+    if not data:
+        raise exceptions.ImageEmpty()
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes, size=len(data))
+    return data, data_url_mime
+
+
+def _too_large(max_bytes: int, *, size: int | None = None) -> exceptions.ImageTooLarge:
+    details: dict[str, Any] = {"max_bytes": max_bytes}
+    if size is not None:
+        details["size"] = size
+    return exceptions.ImageTooLarge(
+        f"The image is larger than the limit of {max_bytes} bytes.", details=details
+    )
+
+
+def check_mime_type(declared: str | None, data: bytes, *, accepted: list[str]) -> str:
+    if declared is None or not str(declared).strip():
+        raise exceptions.MimeTypeMissing()
+    if not isinstance(declared, str):
+        raise exceptions.RequestInvalid(
+            "mime_type must be a string.", details={"field": "mime_type"}
+        )
+    mime_type = normalize_mime_type(declared)
+    if mime_type not in accepted:
+        raise exceptions.MimeTypeUnsupported(
+            f"{mime_type!r} is not an accepted image type.",
+            details={"mime_type": mime_type, "accepted": list(accepted)},
+        )
+    detected = sniff_mime_type(data)
+    if detected is None:
+        raise exceptions.ImageUnreadable(
+            "The bytes are not in any image format this server accepts.",
+            details={"accepted": list(accepted)},
+        )
+    if detected != mime_type:
+        raise exceptions.MimeTypeMismatch(
+            f"The image was declared {mime_type} but its bytes are {detected}.",
+            details={"declared": mime_type, "detected": detected},
+        )
+    return mime_type
+
+
+def _schema_errors(schema: dict[str, Any], instance: Any) -> list[dict[str, str]]:
+    validator = Draft202012Validator(schema)
+    return [
+        {"path": "/".join(str(part) for part in error.absolute_path), "message": error.message}
+        for error in sorted(validator.iter_errors(instance), key=lambda error: error.path)
+    ][:20]
+
+
+def check_options(options: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise exceptions.OptionsInvalid(
+            "options must be a JSON object.", details={"received_type": type(options).__name__}
+        )
+    if schema is not None and (errors := _schema_errors(schema, options)):
+        raise exceptions.OptionsInvalid(details={"errors": errors})
+    return options
+
+
+def validate_input(
+    request: ExecutionRequest, *, options_schema: dict[str, Any] | None
+) -> ValidatedInput:
+    data, data_url_mime = decode_image(request.image, max_bytes=execution_settings.MAX_IMAGE_BYTES)
+    declared = request.mime_type or data_url_mime
+    if (
+        data_url_mime
+        and request.mime_type
+        and (normalize_mime_type(data_url_mime) != normalize_mime_type(str(request.mime_type)))
+    ):
+        raise exceptions.MimeTypeMismatch(
+            "The data URL and mime_type declare different types.",
+            details={"declared": request.mime_type, "data_url": data_url_mime},
+        )
+    mime_type = check_mime_type(declared, data, accepted=execution_settings.ACCEPTED_MIME_TYPES)
+    options = check_options(request.options, options_schema)
+    return ValidatedInput(
+        payload={"image": data, "mime_type": mime_type, "options": options},
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def validate_output(result: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
+    if not isinstance(result, dict):
+        raise exceptions.OutputNotADict(details={"returned_type": type(result).__name__})
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise exceptions.OutputNotJson(details={"reason": str(error)}) from error
+    if schema is not None and (errors := _schema_errors(schema, result)):
+        raise exceptions.OutputSchemaMismatch(details={"errors": errors})
+    return result

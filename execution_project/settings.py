@@ -1,0 +1,229 @@
+"""Settings for the execution governance server.
+
+Everything a deployment changes is read from the environment; the defaults run the embedded
+set-up (SQLite in WAL mode, django-q2's ORM broker) with nothing to install but Python.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Runtime state of the embedded set-up (database, uploaded job images), never committed.
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+
+
+def read_or_create_secret_key(path: Path) -> str:
+    """The embedded set-up keeps a generated key in var/; several machines must share SECRET_KEY."""
+    if path.exists():
+        return path.read_text().strip()
+    from django.core.management.utils import get_random_secret_key
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = get_random_secret_key()
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or read_or_create_secret_key(VAR_DIR / "secret_key")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "registry",
+    "execution",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "execution_project.urls"
+WSGI_APPLICATION = "execution_project.wsgi.application"
+# The API's paths have no trailing slash (/v1/analyze-execution); never redirect a POST.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+
+SQLITE_PATH = VAR_DIR / "db.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE takes the write lock when a transaction starts, so concurrent writers wait
+        # on the busy timeout instead of failing with "database is locked" on lock upgrade.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=NORMAL;"
+            "PRAGMA foreign_keys=ON;"
+            "PRAGMA busy_timeout=30000;"
+            "PRAGMA temp_store=MEMORY;"
+            "PRAGMA cache_size=-20000;"
+        ),
+    }
+    # A file, not :memory:, so that threads and worker processes in tests share one database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Our own knobs: one namespaced dict, read through execution.conf ----------------------
+
+MIB = 1024 * 1024
+EXECUTION = {
+    # Built-in plugins; third-party ones come from the "execution_server.plugins" entry points.
+    "PLUGINS": env_list(
+        "EXECUTION_PLUGINS",
+        [
+            "plugins.builtin.metadata.ImageMetadataPlugin",
+            "plugins.builtin.qr_code.QrCodePlugin",
+            "plugins.builtin.faces.FaceDetectionPlugin",
+            "plugins.builtin.ocr.OcrPlugin",
+        ],
+    ),
+    "PLUGIN_ENTRY_POINT_GROUP": "execution_server.plugins",
+    "MAX_IMAGE_BYTES": int(os.environ.get("EXECUTION_MAX_IMAGE_BYTES", 10 * MIB)),
+    "ACCEPTED_MIME_TYPES": env_list(
+        "EXECUTION_ACCEPTED_MIME_TYPES",
+        ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"],
+    ),
+}
+
+# Base64 inflates by 4/3; leave room for the JSON around it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = EXECUTION["MAX_IMAGE_BYTES"] * 4 // 3 + MIB
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * MIB
+
+# --- REST framework -----------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "execution.api.exception_handler.envelope_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Execution governance server",
+    "DESCRIPTION": "Runs image-analysis plugins through one governed path.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging ------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- django-q2 ----------------------------------------------------------------------------
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_CLUSTER: dict[str, object] = {
+    "name": "execution",
+    "workers": int(os.environ.get("Q_WORKERS", 2)),
+    # A task may run for `timeout` seconds; it is offered again only after `retry`, which must
+    # be longer, or a slow task would run twice. A finite max_attempts stops poison tasks.
+    "timeout": int(os.environ.get("Q_TIMEOUT", 120)),
+    "retry": int(os.environ.get("Q_RETRY", 180)),
+    "max_attempts": 2,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 500,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"

@@ -1,0 +1,1 @@
+"""The plugin registry: one database row per plugin with its lifecycle state and metrics."""

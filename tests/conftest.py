@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from execution.plugin_catalog import plugin_catalog
+from registry.services import registry_sync
+
+BUILTIN_PLUGINS = [
+    "plugins.builtin.metadata.ImageMetadataPlugin",
+    "plugins.builtin.qr_code.QrCodePlugin",
+    "plugins.builtin.faces.FaceDetectionPlugin",
+    "plugins.builtin.ocr.OcrPlugin",
+]
+MISBEHAVING_PLUGINS = [
+    f"tests.misbehaving_plugins.{name}"
+    for name in ("Raises", "ReturnsList", "ReturnsNumpy", "BreaksOutputSchema", "Echo")
+]
+
+
+# --- The scaled set-up: PostgreSQL + Redis, required in CI --------------------------------
+
+
+def _scaled_services_missing() -> str | None:
+    import psycopg
+    import redis
+
+    try:
+        psycopg.connect(os.environ["DATABASE_URL"], connect_timeout=3).close()
+    except (KeyError, psycopg.Error) as error:
+        return f"PostgreSQL at DATABASE_URL is not reachable ({error})"
+    try:
+        redis.Redis.from_url(os.environ.get("REDIS_URL", ""), socket_timeout=3).ping()
+    except (ValueError, redis.RedisError) as error:
+        return f"Redis at REDIS_URL is not reachable ({error})"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("SCALED_TESTS") != "1":
+        return
+    missing = _scaled_services_missing()
+    if missing is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.exit(f"The scaled set-up's tests are required in CI: {missing}", returncode=1)
+    for item in items:
+        item.add_marker(pytest.mark.skip(reason=f"scaled set-up unavailable: {missing}"))
+
+
+# --- Plugins and the registry -------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugin_catalog(settings: Any) -> Iterator[None]:
+    """Each test discovers plugins from its own settings (tests add misbehaving ones)."""
+    settings.EXECUTION = {**settings.EXECUTION, "PLUGINS": BUILTIN_PLUGINS + MISBEHAVING_PLUGINS}
+    plugin_catalog.cache_clear()
+    yield
+    plugin_catalog.cache_clear()
+
+
+@pytest.fixture
+def synced_registry(db: None) -> None:
+    registry_sync(discovery=plugin_catalog())
+
+
+# --- Clients ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    return get_user_model().objects.create_user(username="client", password="not-used-here")
+
+
+@pytest.fixture
+def api_client(user: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

@@ -1,0 +1,62 @@
+"""Plugins that break the contract on purpose, to test that the ToolRunner catches each way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plugins.base import AnalysisPlugin
+
+
+class Raises(AnalysisPlugin):
+    name = "test-raises"
+    version = "1.0"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("model weights are corrupt")
+
+
+class ReturnsList(AnalysisPlugin):
+    name = "test-returns-list"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return [1, 2, 3]  # type: ignore[return-value]
+
+
+class ReturnsNumpy(AnalysisPlugin):
+    name = "test-returns-numpy"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"count": np.int64(3)}
+
+
+class BreaksOutputSchema(AnalysisPlugin):
+    name = "test-breaks-output-schema"
+    output_schema = {
+        "type": "object",
+        "required": ["count"],
+        "properties": {"count": {"type": "integer"}},
+    }
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"count": "three"}
+
+
+class Echo(AnalysisPlugin):
+    """Returns what it was given (minus the bytes), to check what the ToolRunner hands over."""
+
+    name = "test-echo"
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"level": {"type": "integer", "minimum": 0}},
+    }
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "size": len(payload["image"]),
+            "mime_type": payload["mime_type"],
+            "options": payload["options"],
+            "image_is_bytes": isinstance(payload["image"], bytes),
+        }
