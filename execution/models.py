@@ -9,11 +9,12 @@ from django.db.models import Q
 
 
 class JobStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    RUNNING = "RUNNING", "Running"
-    SUCCESS = "SUCCESS", "Success"
-    FAILED = "FAILED", "Failed"
-    CANCELLED = "CANCELLED", "Cancelled"
+    # Labels repeat the values: one spelling in the API, the admin and the docs.
+    PENDING = "PENDING", "PENDING"
+    RUNNING = "RUNNING", "RUNNING"
+    SUCCESS = "SUCCESS", "SUCCESS"
+    FAILED = "FAILED", "FAILED"
+    CANCELLED = "CANCELLED", "CANCELLED"
 
 
 FINISHED_STATUSES: frozenset[str] = frozenset(
@@ -22,8 +23,8 @@ FINISHED_STATUSES: frozenset[str] = frozenset(
 
 
 class JobMode(models.TextChoices):
-    SYNC = "SYNC", "Synchronous"
-    ASYNC = "ASYNC", "Asynchronous"
+    SYNC = "SYNC", "SYNC"
+    ASYNC = "ASYNC", "ASYNC"
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -120,3 +121,12 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+
+class FailedJob(Job):
+    """The failed jobs alone, as their own admin list: what an operator looks at first."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed job"
+        verbose_name_plural = "failed jobs"

@@ -6,13 +6,16 @@ from django.db.models.functions import Cast, NullIf
 
 
 class PluginState(models.TextChoices):
-    """The five lifecycle states. SUCCESS and ERROR are metrics (counts), never states."""
+    """The five lifecycle states. SUCCESS and ERROR are metrics (counts), never states.
 
-    LOADED = "LOADED", "Loaded"
-    INITIALIZED = "INITIALIZED", "Initialized"
-    RUNNING = "RUNNING", "Running"
-    FAILED = "FAILED", "Failed"
-    UNAVAILABLE = "UNAVAILABLE", "Unavailable"
+    Labels repeat the values: one spelling in the API, the admin and the docs.
+    """
+
+    LOADED = "LOADED", "LOADED"
+    INITIALIZED = "INITIALIZED", "INITIALIZED"
+    RUNNING = "RUNNING", "RUNNING"
+    FAILED = "FAILED", "FAILED"
+    UNAVAILABLE = "UNAVAILABLE", "UNAVAILABLE"
 
 
 class PluginRegistryQuerySet(models.QuerySet["PluginRegistry"]):

@@ -1,0 +1,81 @@
+"""Read-only audit of jobs: operators look, they do not edit history."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from execution.models import FailedJob, Job, JobStatus
+
+
+class JobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "plugin",
+        "mode",
+        "status",
+        "error_code",
+        "execution_time_ms",
+        "created_at",
+        "created_by",
+    )
+    list_filter = ("status", "mode", "plugin", "error_code")
+    search_fields = ("id", "plugin", "image_sha256", "error_code")
+    list_select_related = ("created_by",)
+    date_hierarchy = "created_at"
+    fields = (
+        "id",
+        "plugin",
+        "mode",
+        "status",
+        "created_by",
+        ("created_at", "started_at", "finished_at"),
+        "execution_time_ms",
+        ("mime_type", "image_size", "image_sha256"),
+        "options",
+        "result",
+        "error",
+        "error_code",
+        "traceback",
+    )
+    readonly_fields = (
+        "id",
+        "plugin",
+        "mode",
+        "status",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "execution_time_ms",
+        "mime_type",
+        "image_size",
+        "image_sha256",
+        "options",
+        "result",
+        "error",
+        "error_code",
+        "traceback",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        return False
+
+    @admin.display(description="internal traceback")
+    def traceback(self, job: Job) -> str:
+        # Shown to operators only; the API strips it from every response.
+        return format_html("<pre>{}</pre>", job.error_traceback) if job.error_traceback else "—"
+
+
+admin.site.register(Job, JobAdmin)
+
+
+@admin.register(FailedJob)
+class FailedJobAdmin(JobAdmin):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
+        return super().get_queryset(request).filter(status=JobStatus.FAILED)

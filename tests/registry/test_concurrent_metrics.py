@@ -1,0 +1,62 @@
+"""N concurrent executions give counts that add up to N exactly: no lost updates.
+
+Runs on the embedded SQLite and again, in `make test`'s second pass, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from execution.models import Job, JobStatus
+from execution.plugin_catalog import plugin_catalog
+from execution.services import AnalysisExecutionService
+from execution.validation import ExecutionRequest
+from registry.models import PluginRegistry
+from registry.services import registry_sync
+from tests import images
+from tests.conftest import b64
+
+THREADS = 8
+EXECUTIONS_PER_THREAD = 50
+# Every fifth request is garbage, so both counters race.
+FAILING_EVERY = 5
+
+pytestmark = [pytest.mark.every_database, pytest.mark.django_db(transaction=True)]
+
+
+def execute_many(thread: int) -> None:
+    service = AnalysisExecutionService()
+    image = b64(images.small_png())
+    try:
+        for number in range(EXECUTIONS_PER_THREAD):
+            broken = number % FAILING_EVERY == 0
+            service.execute(
+                request=ExecutionRequest(
+                    plugin="image-metadata",
+                    image="%%%" if broken else image,
+                    mime_type="image/png",
+                )
+            )
+    finally:
+        connection.close()  # each thread has its own connection
+
+
+def test_concurrent_executions_lose_no_count() -> None:
+    registry_sync(discovery=plugin_catalog())
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        list(pool.map(execute_many, range(THREADS)))
+
+    plugin = PluginRegistry.objects.with_average().get(name="image-metadata")
+    total = THREADS * EXECUTIONS_PER_THREAD
+    failing = THREADS * (EXECUTIONS_PER_THREAD // FAILING_EVERY)
+    assert plugin.success_count + plugin.error_count == total
+    assert (plugin.success_count, plugin.error_count) == (total - failing, failing)
+    assert Job.objects.filter(status=JobStatus.SUCCESS).count() == total - failing
+    assert Job.objects.filter(status=JobStatus.FAILED, error_code="IMAGE_NOT_BASE64").count() == (
+        failing
+    )
+    assert plugin.avg_execution_time_ms == pytest.approx(plugin.total_execution_time_ms / total)
