@@ -23,6 +23,7 @@ run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py sync_plugins
+	$(PY) manage.py ensure_schedules
 	$(PY) manage.py bootstrap_local --base-url http://127.0.0.1:$(PORT)
 	$(PY) manage.py serve --port $(PORT)
 

@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     "PLUGIN_ENTRY_POINT_GROUP": "execution_server.plugins",
     "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
     "ACCEPTED_MIME_TYPES": ["image/png", "image/jpeg"],
+    "FAILED_IMAGE_RETENTION_HOURS": 72,
+    "LOST_JOB_AFTER_SECONDS": 300,
+    "SWEEP_INTERVAL_MINUTES": 1,
 }
 
 

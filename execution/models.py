@@ -39,8 +39,8 @@ class JobQuerySet(models.QuerySet["Job"]):
 class Job(models.Model):
     """One execution request and everything that happened to it.
 
-    Input metadata is kept (type, size, digest), never the image itself: a sync job's bytes
-    live only for the length of the request.
+    Input metadata is kept (type, size, digest). A sync job's bytes live only for the length of
+    the request; an async job's wait in storage for the worker and are removed when it finishes.
     """
 
     id = models.UUIDField(
@@ -82,6 +82,14 @@ class Job(models.Model):
     )
     error_traceback = models.TextField(
         blank=True, help_text="Internal traceback for operators; never sent to clients."
+    )
+    image = models.FileField(
+        upload_to="jobs/",
+        blank=True,
+        help_text="An async job's image, kept until it finishes (longer if it failed).",
+    )
+    worker = models.CharField(
+        max_length=200, blank=True, help_text="host:pid of the process that ran the job."
     )
     execution_time_ms = models.FloatField(
         null=True, blank=True, help_text="Time spent in the ToolRunner, in milliseconds."

@@ -165,6 +165,14 @@ EXECUTION = {
         "EXECUTION_ACCEPTED_MIME_TYPES",
         ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"],
     ),
+    # A failed async job keeps its image this long, so an operator can look at it or re-run it.
+    "FAILED_IMAGE_RETENTION_HOURS": int(os.environ.get("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72)),
+    # A job RUNNING longer than this lost its worker (killed, out of memory): the sweep fails it
+    # with WORKER_LOST. It must exceed every way a job can legitimately run: the worker timeout
+    # (Q_TIMEOUT) and the web tier's request timeout.
+    "LOST_JOB_AFTER_SECONDS": int(os.environ.get("EXECUTION_LOST_JOB_AFTER_SECONDS", 300)),
+    # How often the sweep runs on the worker cluster.
+    "SWEEP_INTERVAL_MINUTES": int(os.environ.get("EXECUTION_SWEEP_INTERVAL_MINUTES", 1)),
 }
 
 # Base64 inflates by 4/3; leave room for the JSON around it.

@@ -21,7 +21,7 @@ BUILTIN_PLUGINS = [
 ]
 MISBEHAVING_PLUGINS = [
     f"tests.misbehaving_plugins.{name}"
-    for name in ("Raises", "ReturnsList", "ReturnsNumpy", "BreaksOutputSchema", "Echo")
+    for name in ("Raises", "ReturnsList", "ReturnsNumpy", "BreaksOutputSchema", "Echo", "Sleeps")
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -60,3 +61,19 @@ class Echo(AnalysisPlugin):
             "options": payload["options"],
             "image_is_bytes": isinstance(payload["image"], bytes),
         }
+
+
+class Sleeps(AnalysisPlugin):
+    """Takes its time, so tests can act while a job is RUNNING (cancel races, killed workers)."""
+
+    name = "test-sleeps"
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": 600}},
+    }
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        seconds = payload["options"].get("seconds", 1.0)
+        time.sleep(seconds)
+        return {"slept": seconds}

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
 
-from execution.models import Job
+from execution.models import Job, JobStatus
 from execution.validation import ExecutionRequest
 from registry.models import PluginRegistry
 
@@ -66,12 +66,39 @@ class AnalyzeRequestSerializer(serializers.Serializer):
         )
 
 
+class JobFilterSerializer(serializers.Serializer):
+    plugin = serializers.CharField(required=False, max_length=100)
+    status = serializers.CharField(required=False, help_text="Any case: success, SUCCESS.")
+
+    def validate_status(self, value: str) -> str:
+        status = value.upper()
+        if status not in JobStatus.values:
+            raise serializers.ValidationError(f"Must be one of {', '.join(JobStatus.values)}.")
+        return status
+
+
 class SyncResultSerializer(serializers.ModelSerializer):
     job_id = serializers.UUIDField(source="id")
 
     class Meta:
         model = Job
         fields = ["job_id", "status", "plugin", "result", "execution_time_ms"]
+
+
+class AcceptedJobSerializer(serializers.ModelSerializer):
+    job_id = serializers.UUIDField(source="id")
+
+    class Meta:
+        model = Job
+        fields = ["job_id", "status", "plugin", "created_at"]
+
+
+class JobResultSerializer(serializers.ModelSerializer):
+    job_id = serializers.UUIDField(source="id")
+
+    class Meta:
+        model = Job
+        fields = ["job_id", "status", "plugin", "result", "error", "execution_time_ms"]
 
 
 class JobSerializer(serializers.ModelSerializer):

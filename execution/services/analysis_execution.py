@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any
 
-from execution.models import Job, JobMode
+from django.db import transaction
+from django_q.tasks import async_task
+
+from execution import exceptions
+from execution.conf import execution_settings
+from execution.models import Job, JobMode, JobStatus
 from execution.services.job_execution import JobExecutionService
-from execution.validation import ExecutionRequest
+from execution.validation import ExecutionRequest, validate_input
+
+logger = logging.getLogger(__name__)
+
+RUN_JOB_TASK = "execution.tasks.run_job"
 
 
 class AnalysisExecutionService:
@@ -17,3 +28,59 @@ class AnalysisExecutionService:
         """Run one plugin now. The returned job is finished: SUCCESS or FAILED."""
         job = self.jobs.create_job(request=request, mode=JobMode.SYNC, user=user)
         return self.jobs.run_job(job=job, request=request)
+
+    def submit(self, *, request: ExecutionRequest, user: Any = None) -> Job:
+        """Accept a job for a worker. Returns it PENDING, or FAILED if its input is refused.
+
+        The input is checked now, so a client learns of garbage at once rather than from a job
+        that fails later; the worker's ToolRunner checks it again, as it checks every run.
+        """
+        try:
+            plugin = self.jobs.plugins.plugin_for(name=request.plugin)
+            validated = validate_input(request, options_schema=plugin.options_schema)
+        except exceptions.ExecutionFailure as failure:
+            job = self.jobs.create_job(request=request, mode=JobMode.ASYNC, user=user)
+            return self.jobs.fail_job(job=job, failure=failure)
+
+        with transaction.atomic():
+            job = self.jobs.create_job(
+                request=request, mode=JobMode.ASYNC, user=user, validated=validated
+            )
+            # The task carries the id only, and leaves only once the PENDING row is committed:
+            # a worker never looks for a job that is not there yet.
+            transaction.on_commit(lambda: async_task(RUN_JOB_TASK, str(job.pk)))
+        return job
+
+    def run_queued(self, *, job_id: str) -> Job | None:
+        """Run a queued job on this worker, unless it was cancelled or already taken."""
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None or job.status != JobStatus.PENDING:
+            logger.info("Skipping job %s: %s", job_id, job.status if job else "deleted")
+            return None
+        image: bytes | None
+        try:
+            with job.image.open("rb") as stored:
+                image = stored.read()
+        except (ValueError, OSError):
+            image = None  # the ToolRunner reports IMAGE_MISSING on the job
+        request = ExecutionRequest(
+            plugin=job.plugin, image=image, mime_type=job.mime_type, options=job.options
+        )
+        try:
+            return self.jobs.run_job(job=job, request=request)
+        except exceptions.JobStateConflict:
+            logger.info("Job %s was claimed or cancelled meanwhile", job_id)
+            return None
+
+    def cancel(self, *, job: Job) -> Job:
+        return self.jobs.cancel_job(job=job)
+
+    def sweep(self) -> dict[str, Any]:
+        """Fail jobs whose worker was lost and remove images nobody needs any more."""
+        lost = self.jobs.fail_lost_jobs(
+            older_than=timedelta(seconds=execution_settings.LOST_JOB_AFTER_SECONDS)
+        )
+        purged = self.jobs.purge_expired_images(
+            failed_older_than=timedelta(hours=execution_settings.FAILED_IMAGE_RETENTION_HOURS)
+        )
+        return {"worker_lost": lost, "images_purged": purged}
