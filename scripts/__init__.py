@@ -1,0 +1,1 @@
+"""Repository tools that run without Django (the execution scanner lives here)."""

@@ -1,0 +1,1 @@
+"""Tests of the execution scanner (scripts/scan_execution_violations.py); they need no Django."""
