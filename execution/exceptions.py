@@ -184,6 +184,30 @@ class RequestRejected(ExecutionError):
         self.code, self.type = code, type
 
 
+class RequestTooLarge(ExecutionError):
+    code = "REQUEST_TOO_LARGE"
+    status_code = 413
+    default_message = "The request body is larger than this server accepts."
+
+
+class IdempotencyKeyInvalid(ExecutionError):
+    type = "ValidationError"
+    code = "IDEMPOTENCY_KEY_INVALID"
+    default_message = "The Idempotency-Key header must be 1 to 255 printable ASCII characters."
+
+
+class IdempotencyKeyReused(ExecutionError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    status_code = 422
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotentRequestInProgress(ExecutionError):
+    code = "IDEMPOTENT_REQUEST_IN_PROGRESS"
+    status_code = 409
+    default_message = "A request with this Idempotency-Key is still being processed; retry later."
+
+
 class WorkerLost(ExecutionError):
     code = "WORKER_LOST"
     default_message = "The worker running this job stopped before the job finished."

@@ -138,3 +138,37 @@ class FailedJob(Job):
         proxy = True
         verbose_name = "failed job"
         verbose_name_plural = "failed jobs"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request sent with an ``Idempotency-Key``, replayed to retries."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="idempotency_records",
+        help_text="Keys are scoped to the client that sent them.",
+    )
+    key = models.CharField(max_length=255, help_text="The client's Idempotency-Key header.")
+    fingerprint = models.CharField(
+        max_length=64,
+        help_text="SHA-256 of the endpoint and request body the key was first used with.",
+    )
+    response_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Status of the first response; empty while in progress."
+    )
+    response_body = models.JSONField(null=True, blank=True, help_text="Body of the first response.")
+    response_headers = models.JSONField(
+        default=dict, blank=True, help_text="Headers replayed with the body (Location)."
+    )
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, help_text="When the key was first seen."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.response_status or 'in progress'})"

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "registry",
     "execution",
@@ -68,6 +69,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First, so an oversized /v1 body is refused before anything reads it.
+    "execution.api.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -166,7 +169,9 @@ EXECUTION = {
         ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"],
     ),
     # A failed async job keeps its image this long, so an operator can look at it or re-run it.
-    "FAILED_IMAGE_RETENTION_HOURS": int(os.environ.get("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72)),
+    "FAILED_IMAGE_RETENTION_HOURS": int(
+        os.environ.get("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72)
+    ),
     # A job RUNNING longer than this lost its worker (killed, out of memory): the sweep fails it
     # with WORKER_LOST. It must exceed every way a job can legitimately run: the worker timeout
     # (Q_TIMEOUT) and the web tier's request timeout.
@@ -175,9 +180,35 @@ EXECUTION = {
     "SWEEP_INTERVAL_MINUTES": int(os.environ.get("EXECUTION_SWEEP_INTERVAL_MINUTES", 1)),
 }
 
-# Base64 inflates by 4/3; leave room for the JSON around it.
-DATA_UPLOAD_MAX_MEMORY_SIZE = EXECUTION["MAX_IMAGE_BYTES"] * 4 // 3 + MIB
+# A request body may carry the largest image base64-encoded (4/3 larger) plus the JSON or form
+# around it; anything larger is refused with 413 before it is read.
+EXECUTION["MAX_REQUEST_BYTES"] = int(
+    os.environ.get("EXECUTION_MAX_REQUEST_BYTES", EXECUTION["MAX_IMAGE_BYTES"] * 4 // 3 + MIB)
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = EXECUTION["MAX_REQUEST_BYTES"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * MIB
+FILE_UPLOAD_HANDLERS = [
+    "execution.api.uploads.LimitedMemoryFileUploadHandler",
+    "execution.api.uploads.LimitedTemporaryFileUploadHandler",
+]
+# How long an Idempotency-Key is remembered.
+EXECUTION["IDEMPOTENCY_KEY_TTL_HOURS"] = int(
+    os.environ.get("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24)
+)
+
+# The throttle counters (and any other cache use) must be shared by every process: a file
+# cache on the embedded set-up, Redis when the scaled set-up provides it.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    )
+}
 
 # --- REST framework -----------------------------------------------------------------------
 
@@ -196,13 +227,39 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per token (a token is a user) and, before authentication succeeds, per address.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("THROTTLE_USER_RATE", "600/minute"),
+        "anon": os.environ.get("THROTTLE_ANON_RATE", "60/minute"),
+    },
+    # Behind a proxy, set to the number of proxies so throttling sees the client's address.
+    "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if "NUM_PROXIES" in os.environ else None,
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Execution governance server",
-    "DESCRIPTION": "Runs image-analysis plugins through one governed path.",
+    "DESCRIPTION": (
+        "Runs image-analysis plugins through one governed path. Every error response is the "
+        "error envelope; clients branch on `error.code`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The documentation is public; the API it describes is not.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Swagger UI and Redoc assets come from the installed sidecar package, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "execution.models.JobStatus",
+        "PluginStateEnum": "registry.models.PluginState",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
@@ -217,7 +274,6 @@ LOGGING = {
 
 # --- django-q2 ----------------------------------------------------------------------------
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER: dict[str, object] = {
     "name": "execution",
     "workers": int(os.environ.get("Q_WORKERS", 2)),

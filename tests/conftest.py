@@ -72,6 +72,14 @@ def synced_registry(db: None) -> None:
     registry_sync(discovery=plugin_catalog())
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Throttle counters live in the shared cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 # --- Clients ------------------------------------------------------------------------------
 
 

@@ -6,8 +6,9 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -34,6 +35,10 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf_exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = exceptions.RequestTooLarge()
+    elif isinstance(exc, UnreadablePostError):
+        exc = drf_exceptions.ParseError("The request body could not be read.")
 
     if isinstance(exc, exceptions.ExecutionFailure):
         failure = exc

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from execution.models import Job, JobStatus
@@ -11,6 +12,13 @@ from execution.validation import ExecutionRequest
 from registry.models import PluginRegistry
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "byte",
+        "description": "The image, base64-encoded (or a data: URL).",
+    }
+)
 class ImageInputField(serializers.Field):
     """A base64 string (JSON or form field) or an uploaded file part, passed on unread.
 
@@ -25,6 +33,9 @@ class ImageInputField(serializers.Field):
         return None
 
 
+@extend_schema_field(
+    {"type": "object", "additionalProperties": True, "description": "Options for the plugin."}
+)
 class OptionsField(serializers.Field):
     """Plugin options. A multipart form can only send text, so a string holding a JSON object is
     parsed; anything else goes on as sent, for the ToolRunner to accept or refuse."""
@@ -32,13 +43,26 @@ class OptionsField(serializers.Field):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, str):
             try:
-                return json.loads(data) if data.strip() else {}
+                data = json.loads(data) if data.strip() else {}
             except json.JSONDecodeError:
                 return data
+        if _contains_nul(data):
+            # Databases refuse NUL in text (PostgreSQL's jsonb among them); refuse it here.
+            raise serializers.ValidationError("options must not contain NUL characters.")
         return data
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 class AnalyzeRequestSerializer(serializers.Serializer):
@@ -64,6 +88,15 @@ class AnalyzeRequestSerializer(serializers.Serializer):
         return ExecutionRequest(
             plugin=data["plugin"], image=image, mime_type=mime_type, options=data.get("options")
         )
+
+
+class AnalyzeMultipartSerializer(serializers.Serializer):
+    """The multipart form of the analysis request (documentation only: parsing is shared)."""
+
+    plugin = serializers.CharField(max_length=100)
+    image = serializers.FileField(help_text="The image file.")
+    mime_type = serializers.CharField(required=False, help_text="Defaults to the part's type.")
+    options = serializers.CharField(required=False, help_text="Plugin options as JSON text.")
 
 
 class JobFilterSerializer(serializers.Serializer):
@@ -103,6 +136,7 @@ class JobResultSerializer(serializers.ModelSerializer):
 
 class JobSerializer(serializers.ModelSerializer):
     job_id = serializers.UUIDField(source="id")
+    error = serializers.JSONField(allow_null=True, help_text="The error envelope of a failed job.")
 
     class Meta:
         model = Job
@@ -121,6 +155,15 @@ class JobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+
+
+class JobPageSerializer(serializers.Serializer):
+    """A page of jobs, as DRF's PageNumberPagination renders it (documentation only)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobSerializer(many=True)
 
 
 class PluginSerializer(serializers.ModelSerializer):

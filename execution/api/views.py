@@ -1,31 +1,48 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.views.defaults import page_not_found as django_page_not_found
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from execution import exceptions, selectors
+from execution.api.idempotency import idempotent
+from execution.api.middleware import API_PREFIX, envelope_response
+from execution.api.schema import IDEMPOTENCY_KEY, error_responses
 from execution.api.serializers import (
     AcceptedJobSerializer,
+    AnalyzeMultipartSerializer,
     AnalyzeRequestSerializer,
     JobFilterSerializer,
+    JobPageSerializer,
     JobResultSerializer,
     JobSerializer,
     PluginSerializer,
     SyncResultSerializer,
 )
-from execution.envelope import build_envelope, public_envelope
 from execution.models import Job, JobStatus
 from execution.services import AnalysisExecutionService
 from registry import selectors as registry_selectors
 
+ANALYZE_REQUEST = {
+    "application/json": AnalyzeRequestSerializer,
+    "multipart/form-data": AnalyzeMultipartSerializer,
+}
+
 
 class AnalyzeExecutionView(APIView):
-    """Run one plugin on one image now, through the whole governed path."""
-
+    @extend_schema(
+        operation_id="analyze_execution",
+        summary="Run one plugin on one image now",
+        request=ANALYZE_REQUEST,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: SyncResultSerializer, **error_responses(400, 409, 413, 415, 422)},
+    )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = AnalyzeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -38,8 +55,15 @@ class AnalyzeExecutionView(APIView):
 
 
 class AnalyzeExecutionAsyncView(APIView):
-    """Accept a job for a worker: 202 with the job's URL in Location."""
-
+    @extend_schema(
+        operation_id="analyze_execution_async",
+        summary="Accept a job for a worker",
+        description="202 with the job's URL in `Location`; poll it, then read `/result`.",
+        request=ANALYZE_REQUEST,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={202: AcceptedJobSerializer, **error_responses(400, 409, 413, 415, 422)},
+    )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = AnalyzeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -57,6 +81,12 @@ class AnalyzeExecutionAsyncView(APIView):
 
 
 class JobListView(APIView):
+    @extend_schema(
+        operation_id="jobs_list",
+        summary="Jobs, newest first",
+        parameters=[JobFilterSerializer],
+        responses={200: JobPageSerializer, **error_responses(400, 404)},
+    )
     def get(self, request: Request) -> Response:
         filters = JobFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -74,16 +104,34 @@ def _job_or_404(request: Request, job_id: str) -> Job:
 
 
 class JobDetailView(APIView):
+    @extend_schema(
+        operation_id="jobs_retrieve",
+        summary="One job",
+        responses={200: JobSerializer, **error_responses(404)},
+    )
     def get(self, request: Request, job_id: str) -> Response:
         return Response(JobSerializer(_job_or_404(request, job_id)).data)
 
+    @extend_schema(
+        operation_id="jobs_cancel",
+        summary="Cancel a job that has not started",
+        description="PENDING → CANCELLED. 409 once the job is running or finished.",
+        responses={200: JobSerializer, **error_responses(404, 409)},
+    )
     def delete(self, request: Request, job_id: str) -> Response:
-        """Cancel a PENDING job; 409 when it is already running or finished."""
         job = AnalysisExecutionService().cancel(job=_job_or_404(request, job_id))
         return Response(JobSerializer(job).data)
 
 
 class JobResultView(APIView):
+    @extend_schema(
+        operation_id="jobs_result",
+        summary="The result, or the error, of a finished job",
+        responses={
+            200: OpenApiResponse(JobResultSerializer, description="The job finished."),
+            **error_responses(404, 409),
+        },
+    )
     def get(self, request: Request, job_id: str) -> Response:
         job = _job_or_404(request, job_id)
         if not job.is_finished:
@@ -94,11 +142,21 @@ class JobResultView(APIView):
 
 
 class PluginListView(APIView):
+    @extend_schema(
+        operation_id="plugins_list",
+        summary="Plugins with state, reason, schemas and metrics",
+        responses={200: PluginSerializer(many=True), **error_responses()},
+    )
     def get(self, request: Request) -> Response:
         return Response(PluginSerializer(registry_selectors.plugin_list(), many=True).data)
 
 
 class PluginDetailView(APIView):
+    @extend_schema(
+        operation_id="plugins_retrieve",
+        summary="One plugin",
+        responses={200: PluginSerializer, **error_responses(404)},
+    )
     def get(self, request: Request, name: str) -> Response:
         plugin = registry_selectors.plugin_get(name=name)
         if plugin is None:
@@ -106,13 +164,14 @@ class PluginDetailView(APIView):
         return Response(PluginSerializer(plugin).data)
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """Django's 404 for paths no view matches: the envelope, as for every other API error."""
-    failure = exceptions.RequestRejected(
-        "No endpoint at this path.", code="NOT_FOUND", status_code=404
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 for paths no view matches: the envelope under /v1, the usual page elsewhere."""
+    if not request.path.startswith(API_PREFIX):
+        return django_page_not_found(request, exception or Http404())
+    return envelope_response(
+        exceptions.RequestRejected("No endpoint at this path.", code="NOT_FOUND", status_code=404)
     )
-    return JsonResponse(public_envelope(build_envelope(failure)), status=404)
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(public_envelope(build_envelope(exceptions.InternalError())), status=500)
+def server_error(request: HttpRequest) -> HttpResponse:
+    return envelope_response(exceptions.InternalError())

@@ -10,6 +10,7 @@ from django_q.tasks import async_task
 from execution import exceptions
 from execution.conf import execution_settings
 from execution.models import Job, JobMode, JobStatus
+from execution.services.idempotency import idempotency_purge_expired
 from execution.services.job_execution import JobExecutionService
 from execution.validation import ExecutionRequest, validate_input
 
@@ -76,11 +77,15 @@ class AnalysisExecutionService:
         return self.jobs.cancel_job(job=job)
 
     def sweep(self) -> dict[str, Any]:
-        """Fail jobs whose worker was lost and remove images nobody needs any more."""
+        """Fail jobs whose worker was lost; forget images and idempotency keys past their time."""
         lost = self.jobs.fail_lost_jobs(
             older_than=timedelta(seconds=execution_settings.LOST_JOB_AFTER_SECONDS)
         )
         purged = self.jobs.purge_expired_images(
             failed_older_than=timedelta(hours=execution_settings.FAILED_IMAGE_RETENTION_HOURS)
         )
-        return {"worker_lost": lost, "images_purged": purged}
+        return {
+            "worker_lost": lost,
+            "images_purged": purged,
+            "idempotency_keys_purged": idempotency_purge_expired(),
+        }

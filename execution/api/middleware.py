@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from execution import exceptions
+from execution.conf import execution_settings
+from execution.envelope import build_envelope, public_envelope
+
+API_PREFIX = "/v1/"
+
+
+def envelope_response(failure: exceptions.ExecutionFailure) -> JsonResponse:
+    """An envelope answered outside DRF (middleware, Django's error handlers)."""
+    return JsonResponse(public_envelope(build_envelope(failure)), status=failure.status_code)
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse an API body whose declared length is over the limit, before reading a byte of it.
+
+    Bodies without a Content-Length (chunked) are counted as they stream in, by Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE and our upload handlers.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            limit = execution_settings.MAX_REQUEST_BYTES
+            if length > limit:
+                return envelope_response(
+                    exceptions.RequestTooLarge(
+                        f"The request body is {length} bytes; the limit is {limit}.",
+                        details={"max_bytes": limit, "size": length},
+                    )
+                )
+        return self.get_response(request)

@@ -1,0 +1,125 @@
+"""OpenAPI documentation of the envelope: one component, an example per status an endpoint
+can answer, so a generated client knows every error shape without reading our code."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from execution.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+
+
+class ErrorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["ValidationError", "PluginError", "ExecutionError"])
+    code = serializers.CharField(help_text="Stable, UPPER_SNAKE_CASE: branch on this.")
+    message = serializers.CharField(help_text="For humans; may change.")
+    details = serializers.DictField(help_text="Structured context, per code.")
+    plugin = serializers.CharField(allow_null=True)
+    job_id = serializers.UUIDField(allow_null=True)
+    timestamp = serializers.DateTimeField()
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    error = ErrorSerializer()
+
+
+# status → (type, code, message) of a representative error, for the examples.
+_EXAMPLES: dict[int, list[tuple[str, str, str]]] = {
+    400: [
+        ("ValidationError", "IMAGE_NOT_BASE64", "The image is not valid base64."),
+        (
+            "ValidationError",
+            "MIME_TYPE_MISMATCH",
+            "The image was declared image/jpeg but its bytes are image/png.",
+        ),
+        ("PluginError", "PLUGIN_NOT_FOUND", "No plugin is named 'tarot'."),
+    ],
+    401: [("ExecutionError", "NOT_AUTHENTICATED", "Authentication credentials were not provided.")],
+    403: [
+        (
+            "ExecutionError",
+            "PERMISSION_DENIED",
+            "You do not have permission to perform this action.",
+        )
+    ],
+    404: [("ExecutionError", "JOB_NOT_FOUND", "No job has this id.")],
+    405: [("ExecutionError", "METHOD_NOT_ALLOWED", 'Method "PUT" not allowed.')],
+    406: [("ExecutionError", "NOT_ACCEPTABLE", "Could not satisfy the request Accept header.")],
+    409: [("ExecutionError", "JOB_NOT_FINISHED", "The job is RUNNING.")],
+    413: [
+        (
+            "ExecutionError",
+            "REQUEST_TOO_LARGE",
+            "The request body is larger than this server accepts.",
+        )
+    ],
+    415: [
+        (
+            "ExecutionError",
+            "UNSUPPORTED_MEDIA_TYPE",
+            'Unsupported media type "text/csv" in request.',
+        )
+    ],
+    422: [
+        (
+            "ExecutionError",
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was already used with a different request.",
+        )
+    ],
+    429: [
+        ("ExecutionError", "THROTTLED", "Request was throttled. Expected available in 12 seconds.")
+    ],
+    503: [
+        (
+            "ExecutionError",
+            "SERVICE_UNAVAILABLE",
+            "A service the server depends on is unavailable; retry later.",
+        )
+    ],
+}
+
+# What every authenticated endpoint can answer, whatever it does.
+COMMON_ERRORS = (401, 403, 405, 406, 429, 503)
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    responses = {}
+    for status in sorted({*statuses, *COMMON_ERRORS}):
+        examples = [
+            OpenApiExample(
+                code,
+                value={
+                    "error": {
+                        "type": error_type,
+                        "code": code,
+                        "message": message,
+                        "details": {},
+                        "plugin": None,
+                        "job_id": None,
+                        "timestamp": "2026-11-21T12:00:00Z",
+                    }
+                },
+                response_only=True,
+                status_codes=[str(status)],
+            )
+            for error_type, code, message in _EXAMPLES[status]
+        ]
+        responses[status] = OpenApiResponse(
+            ErrorEnvelopeSerializer, description="The error envelope.", examples=examples
+        )
+    return responses
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes the POST safe to retry: the same key and body return the first response and "
+        "create no second job; the same key with another body answers 422; a retry while the "
+        "first request is still running answers 409."
+    ),
+)
