@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint scan clean
+.PHONY: run test scan lint types clean
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,17 +27,24 @@ run: $(VENV)/.runtime
 	$(PY) manage.py bootstrap_local --base-url http://127.0.0.1:$(PORT)
 	$(PY) manage.py serve --port $(PORT)
 
-lint: $(VENV)/.test
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-
 scan: $(VENV)/.test
 	$(PY) scripts/scan_execution_violations.py
 
-test: $(VENV)/.test scan lint
-	$(PY) -m pytest -m "not scaled"
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+types: $(VENV)/.test
+	$(VENV)/bin/mypy
+
+# The scanner first: a governance violation is the first thing a contributor must hear about.
+test: $(VENV)/.test
+	$(MAKE) --no-print-directory scan lint types
+	$(PY) -m pytest -m "not scaled" --cov --cov-report=
 	DATABASE_URL=$(TEST_POSTGRES_URL) REDIS_URL=$(TEST_REDIS_URL) SCALED_TESTS=1 \
-		$(PY) -m pytest -m "scaled or every_database"
+		$(PY) -m pytest -m "scaled or every_database" --cov --cov-append --cov-report=
+	$(PY) -m coverage report
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .coverage htmlcov

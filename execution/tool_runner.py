@@ -66,7 +66,7 @@ class ToolRunner:
             registry_services.plugin_mark_running(plugin_name=plugin.name)
             plugin_ran = True
             try:
-                raw_result = plugin.run(validated.payload)
+                raw_result = plugin.run(dict(validated.payload))
             except PluginImageUnreadable as error:
                 raise exceptions.ImageUnreadable(str(error) or None) from error
             except Exception as error:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -151,7 +152,7 @@ STORAGES = {
 # --- Our own knobs: one namespaced dict, read through execution.conf ----------------------
 
 MIB = 1024 * 1024
-EXECUTION = {
+EXECUTION: dict[str, Any] = {
     # Built-in plugins; third-party ones come from the "execution_server.plugins" entry points.
     "PLUGINS": env_list(
         "EXECUTION_PLUGINS",

@@ -7,6 +7,7 @@ reason, so one broken plugin never stops the server.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ def _candidates(
         yield (
             path.rpartition(".")[2],
             f"settings: {path}",
-            lambda path=path: import_dotted_path(path),
+            functools.partial(import_dotted_path, path),
         )
     if entry_point_group:
         for entry_point in entry_points(group=entry_point_group):

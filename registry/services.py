@@ -36,7 +36,7 @@ def registry_sync(*, discovery: Discovery) -> SyncReport:
     updated: list[str] = []
 
     for name, plugin in discovery.available.items():
-        row = rows.pop(name, None) or PluginRegistry(name=name)
+        row = rows.pop(name) if name in rows else PluginRegistry(name=name)
         is_new = row.pk is None
         row.version = plugin.version
         row.description = plugin.description
@@ -52,7 +52,7 @@ def registry_sync(*, discovery: Discovery) -> SyncReport:
 
     unavailable: list[str] = []
     for name, missing in discovery.unavailable.items():
-        row = rows.pop(name, None) or PluginRegistry(name=name)
+        row = rows.pop(name) if name in rows else PluginRegistry(name=name)
         is_new = row.pk is None
         row.version = missing.version or row.version
         row.description = missing.description or row.description

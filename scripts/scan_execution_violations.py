@@ -295,9 +295,11 @@ class _Binder(ast.NodeVisitor):
         args = function.args
         for index, arg in enumerate([*args.posonlyargs, *args.args]):
             self.bind(arg.arg, PARAM, arg, annotation=arg.annotation, owner=function, index=index)
-        for arg in [args.vararg, *args.kwonlyargs, args.kwarg]:
-            if arg is not None:
-                self.bind(arg.arg, PARAM, arg, annotation=arg.annotation, owner=function)
+        for optional in [args.vararg, *args.kwonlyargs, args.kwarg]:
+            if optional is not None:
+                self.bind(
+                    optional.arg, PARAM, optional, annotation=optional.annotation, owner=function
+                )
 
     def _visit_signature(self, args: ast.arguments) -> None:
         for default in [*args.defaults, *args.kw_defaults]:
@@ -337,7 +339,11 @@ class _Binder(ast.NodeVisitor):
         for child in [*node.decorator_list, *node.bases, *node.keywords]:
             self.visit(child)
         self.bind(node.name, CLASS, node, target=self._qualify(node.name))
-        self._enter(node, lambda: [self.visit(statement) for statement in node.body])
+        self._enter(node, lambda: self._visit_all(node.body))
+
+    def _visit_all(self, statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            self.visit(statement)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -701,8 +707,8 @@ def _attribute_stores(node: ast.AST) -> Iterator[tuple[ast.Attribute, ast.expr |
     elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Attribute):
         yield node.target, None
     elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension | ast.withitem):
-        target = node.optional_vars if isinstance(node, ast.withitem) else node.target
-        for element in ast.walk(target) if target is not None else ():
+        bound = node.optional_vars if isinstance(node, ast.withitem) else node.target
+        for element in ast.walk(bound) if bound is not None else ():
             if isinstance(element, ast.Attribute) and isinstance(element.ctx, ast.Store):
                 yield element, None
     elif isinstance(node, ast.Call) and _terminal(node.func) == "setattr" and len(node.args) == 3:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -28,6 +28,9 @@ def request_fingerprint(request: Request) -> str:
     """A digest of the endpoint and the parsed body: the same request sent as JSON twice, or as
     multipart with another boundary, has the same fingerprint."""
     digest = hashlib.sha256(request.path.encode())
+    if not isinstance(request.data, Mapping):  # a JSON array or scalar: refused later, hashed now
+        digest.update(json.dumps(request.data, sort_keys=True, default=str).encode())
+        return digest.hexdigest()
     fields: dict[str, Any] = {}
     for name, value in request.data.items():
         if isinstance(value, UploadedFile):

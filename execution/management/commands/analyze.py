@@ -55,7 +55,7 @@ class Command(BaseCommand):
                     options=plugin_options,
                 )
             )
-            line = {"file": str(path), "job_id": str(job.id), "status": job.status}
+            line: dict[str, Any] = {"file": str(path), "job_id": str(job.id), "status": job.status}
             if job.status == JobStatus.SUCCESS:
                 line["result"] = job.result
             else:
