@@ -35,16 +35,26 @@ DEBUG = env_bool("DEBUG", False)
 
 
 def read_or_create_secret_key(path: Path) -> str:
-    """The embedded set-up keeps a generated key in var/; several machines must share SECRET_KEY."""
-    if path.exists():
-        return path.read_text().strip()
-    from django.core.management.utils import get_random_secret_key
+    """The embedded set-up keeps a generated key in var/; several machines must share SECRET_KEY.
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = get_random_secret_key()
-    path.touch(mode=0o600)
-    path.write_text(key)
-    return key
+    Processes starting together (web, worker) must agree on one key, or the worker would reject
+    the queue's signed tasks: the file is published with an atomic link, and whoever loses the
+    race reads the winner's key.
+    """
+    if not path.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        draft.write_text(get_random_secret_key())
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or read_or_create_secret_key(VAR_DIR / "secret_key")
