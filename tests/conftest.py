@@ -73,6 +73,12 @@ def synced_registry(db: None) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2 costs ~0.4 s a password; no test here is about password strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Throttle counters live in the shared cache; each test starts with none."""
     from django.core.cache import cache

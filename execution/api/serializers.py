@@ -100,10 +100,17 @@ class AnalyzeMultipartSerializer(serializers.Serializer):
 
 
 class JobFilterSerializer(serializers.Serializer):
-    plugin = serializers.CharField(required=False, max_length=100)
-    status = serializers.CharField(required=False, help_text="Any case: success, SUCCESS.")
+    """Query filters. An empty value (``?status=``) filters nothing: DRF reads an empty form
+    field as an absent one, so the schema must allow it rather than promise a 400."""
+
+    plugin = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    status = serializers.CharField(
+        required=False, allow_blank=True, help_text="Any case: success, SUCCESS."
+    )
 
     def validate_status(self, value: str) -> str:
+        if not value:
+            return value
         status = value.upper()
         if status not in JobStatus.values:
             raise serializers.ValidationError(f"Must be one of {', '.join(JobStatus.values)}.")

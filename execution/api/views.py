@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from execution import exceptions, selectors
@@ -92,6 +93,8 @@ class JobListView(APIView):
         filters.is_valid(raise_exception=True)
         jobs = selectors.job_list(user=request.user, **filters.validated_data)
         paginator = PageNumberPagination()
+        # Read now: the class attribute was fixed when DRF was imported.
+        paginator.page_size = api_settings.PAGE_SIZE
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobSerializer(page, many=True).data)
 

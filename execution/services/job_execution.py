@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from execution import exceptions
@@ -113,8 +114,9 @@ class JobExecutionService:
             error_code=outcome.error_code,
             error_traceback=(error or {}).get("_internal", {}).get("traceback", ""),
             execution_time_ms=outcome.elapsed_ms if outcome.elapsed_ms else None,
-            image_size=outcome.image_size,
-            image_sha256=outcome.image_sha256,
+            # A run refused before validation knows nothing of the input; keep what submission saw.
+            image_size=outcome.image_size if outcome.image_size is not None else job.image_size,
+            image_sha256=outcome.image_sha256 or job.image_sha256,
             finished_at=timezone.now(),
         )
 
@@ -141,9 +143,9 @@ class JobExecutionService:
         """Jobs RUNNING for longer than any run may last lost their worker: fail them."""
         cutoff = timezone.now() - older_than
         lost = list(
-            Job.objects.filter(status=JobStatus.RUNNING, started_at__lt=cutoff).values_list(
-                "pk", flat=True
-            )
+            Job.objects.filter(status=JobStatus.RUNNING)
+            .filter(Q(started_at__lt=cutoff) | Q(started_at__isnull=True))
+            .values_list("pk", flat=True)
         )
         failed = []
         for job_id in lost:
