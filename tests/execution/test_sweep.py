@@ -148,6 +148,16 @@ def test_a_recent_running_job_and_unstarted_or_finished_jobs_are_left_alone() ->
     assert [snapshot(job) for job in jobs] == before
 
 
+def test_a_running_job_with_no_start_time_is_lost_too() -> None:
+    """Only a hand-edited row can be RUNNING without a start; it must not stay RUNNING forever."""
+    job = make_job(JobStatus.RUNNING)
+
+    report = AnalysisExecutionService().sweep()
+
+    assert report["worker_lost"] == [str(job.pk)]
+    assert Job.objects.get(pk=job.pk).error_code == "WORKER_LOST"
+
+
 def test_a_late_finish_does_not_overwrite_the_sweeps_verdict() -> None:
     """The worker was only slow, not dead, and reports after the sweep failed its job. The
     client may already have read WORKER_LOST, so the job must not change its story: the finish
