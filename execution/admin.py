@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from execution.models import FailedJob, Job, JobStatus
+from registry.admin import format_ms
 
 
 class JobAdmin(admin.ModelAdmin):
@@ -17,11 +18,11 @@ class JobAdmin(admin.ModelAdmin):
         "mode",
         "status",
         "error_code",
-        "execution_time_ms",
+        "time_ms",
         "created_at",
         "created_by",
     )
-    list_filter = ("status", "mode", "plugin", "error_code")
+    list_filter: tuple[str, ...] = ("status", "mode", "plugin", "error_code")
     search_fields = ("id", "plugin", "image_sha256", "error_code")
     list_select_related = ("created_by",)
     date_hierarchy = "created_at"
@@ -66,6 +67,10 @@ class JobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         return False
 
+    @admin.display(description="time ms", ordering="execution_time_ms")
+    def time_ms(self, job: Job) -> str:
+        return format_ms(job.execution_time_ms)
+
     @admin.display(description="internal traceback")
     def traceback(self, job: Job) -> str:
         # Shown to operators only; the API strips it from every response.
@@ -77,5 +82,7 @@ admin.site.register(Job, JobAdmin)
 
 @admin.register(FailedJob)
 class FailedJobAdmin(JobAdmin):
+    list_filter = ("mode", "plugin", "error_code")
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         return super().get_queryset(request).filter(status=JobStatus.FAILED)

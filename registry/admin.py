@@ -7,6 +7,12 @@ from django.http import HttpRequest
 from registry import services
 from registry.models import PluginRegistry
 
+
+def format_ms(value: float | None) -> str:
+    """Milliseconds as operators read them: one decimal, a dash for never."""
+    return "—" if value is None else f"{value:.1f}"
+
+
 METRIC_FIELDS = (
     "success_count",
     "error_count",
@@ -26,7 +32,7 @@ class PluginRegistryAdmin(admin.ModelAdmin):
         "success_count",
         "error_count",
         "average_ms",
-        "last_execution_time_ms",
+        "last_ms",
         "last_used",
         "disabled",
     )
@@ -58,8 +64,11 @@ class PluginRegistryAdmin(admin.ModelAdmin):
 
     @admin.display(description="avg ms", ordering="avg_execution_time_ms")
     def average_ms(self, plugin: PluginRegistry) -> str:
-        average = getattr(plugin, "avg_execution_time_ms", None)
-        return "—" if average is None else f"{average:.1f}"
+        return format_ms(getattr(plugin, "avg_execution_time_ms", None))
+
+    @admin.display(description="last ms", ordering="last_execution_time_ms")
+    def last_ms(self, plugin: PluginRegistry) -> str:
+        return format_ms(plugin.last_execution_time_ms)
 
     @admin.action(description="Disable: make UNAVAILABLE until enabled again")
     def disable_plugins(self, request: HttpRequest, queryset: QuerySet[PluginRegistry]) -> None:

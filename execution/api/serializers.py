@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -46,23 +47,32 @@ class OptionsField(serializers.Field):
                 data = json.loads(data) if data.strip() else {}
             except json.JSONDecodeError:
                 return data
-        if _contains_nul(data):
-            # Databases refuse NUL in text (PostgreSQL's jsonb among them); refuse it here.
-            raise serializers.ValidationError("options must not contain NUL characters.")
+        if unstorable := _unstorable_in_json(data):
+            # The options are stored with the job, and a JSON column refuses these (PostgreSQL's
+            # jsonb among them): refuse them here, as a client error, not as a database failure.
+            raise serializers.ValidationError(f"options must not contain {unstorable}.")
         return data
 
     def to_representation(self, value: Any) -> Any:
         return value
 
 
-def _contains_nul(value: Any) -> bool:
+def _unstorable_in_json(value: Any) -> str | None:
+    """What in ``value`` a JSON database column cannot hold: NUL characters, unpaired surrogates
+    (JSON text "\\ud800"), and NaN or infinite numbers (JSON text 1e999 parses to infinity)."""
     if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
+        if "\x00" in value:
+            return "NUL characters"
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            return "unpaired surrogate characters"
+    elif isinstance(value, float) and not math.isfinite(value):
+        return "NaN or infinite numbers"
+    elif isinstance(value, dict | list):
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        for item in items:
+            if found := _unstorable_in_json(item):
+                return found
+    return None
 
 
 class AnalyzeRequestSerializer(serializers.Serializer):
