@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -22,7 +25,7 @@ class JobAdmin(admin.ModelAdmin):
         "created_at",
         "created_by",
     )
-    list_filter: tuple[str, ...] = ("status", "mode", "plugin", "error_code")
+    list_filter = ("status", "mode", "plugin", "error_code")
     search_fields = ("id", "plugin", "image_sha256", "error_code")
     list_select_related = ("created_by",)
     date_hierarchy = "created_at"
@@ -82,7 +85,9 @@ admin.site.register(Job, JobAdmin)
 
 @admin.register(FailedJob)
 class FailedJobAdmin(JobAdmin):
-    list_filter = ("mode", "plugin", "error_code")
+    def get_list_filter(self, request: HttpRequest) -> Sequence[Any]:
+        # Every row here is FAILED: filtering by status would offer empty lists.
+        return [name for name in super().get_list_filter(request) if name != "status"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         return super().get_queryset(request).filter(status=JobStatus.FAILED)
