@@ -45,7 +45,9 @@ class Command(BaseCommand):
         def stop(*_: Any) -> None:
             raise KeyboardInterrupt
 
+        # Both explicitly: a shell that starts us in the background leaves SIGINT ignored.
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         try:
             while all(process.poll() is None for process in processes.values()):
                 time.sleep(0.5)
