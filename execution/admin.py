@@ -69,6 +69,10 @@ class JobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        # An audit is not edited, and a deleted row would leave its stored image behind.
+        return False
+
     @admin.display(description="time ms", ordering="execution_time_ms")
     def time_ms(self, job: Job) -> str:
         return format_ms(job.execution_time_ms)

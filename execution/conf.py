@@ -1,6 +1,7 @@
 """Our settings, read from the one namespaced ``settings.EXECUTION`` dict.
 
-Read on every access (it is a dict lookup) so ``override_settings`` in tests just works.
+``execution_project/settings.py`` is their single home, defaults included; this object only
+reads them, on every access (a dict lookup), so ``override_settings`` in tests just works.
 """
 
 from __future__ import annotations
@@ -8,25 +9,33 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
-DEFAULTS: dict[str, Any] = {
-    "PLUGINS": [],
-    "PLUGIN_ENTRY_POINT_GROUP": "execution_server.plugins",
-    "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
-    "ACCEPTED_MIME_TYPES": ["image/png", "image/jpeg"],
-    "FAILED_IMAGE_RETENTION_HOURS": 72,
-    "LOST_JOB_AFTER_SECONDS": 300,
-    "SWEEP_INTERVAL_MINUTES": 1,
-    "MAX_REQUEST_BYTES": 14 * 1024 * 1024,
-    "IDEMPOTENCY_KEY_TTL_HOURS": 24,
-}
+KEYS = frozenset(
+    {
+        "PLUGINS",
+        "PLUGIN_ENTRY_POINT_GROUP",
+        "MAX_IMAGE_BYTES",
+        "MAX_IMAGE_PIXELS",
+        "MAX_REQUEST_BYTES",
+        "ACCEPTED_MIME_TYPES",
+        "FAILED_IMAGE_RETENTION_HOURS",
+        "LOST_JOB_AFTER_SECONDS",
+        "REQUEUE_AFTER_SECONDS",
+        "SWEEP_INTERVAL_MINUTES",
+        "IDEMPOTENCY_KEY_TTL_HOURS",
+    }
+)
 
 
 class ExecutionSettings:
     def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
+        if name not in KEYS:
             raise AttributeError(f"Unknown EXECUTION setting {name!r}")
-        return getattr(settings, "EXECUTION", {}).get(name, DEFAULTS[name])
+        try:
+            return settings.EXECUTION[name]
+        except (AttributeError, KeyError) as error:
+            raise ImproperlyConfigured(f"settings.EXECUTION has no {name!r}") from error
 
 
 execution_settings = ExecutionSettings()

@@ -11,6 +11,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from execution.exceptions import ExecutionFailure
+from execution.validation import storable_text
+
+
+def _storable(value: Any) -> Any:
+    """Errors echo client input and plugin messages: keep only what a database can store."""
+    if isinstance(value, str):
+        return storable_text(value, limit=10_000)
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
 
 
 def build_envelope(
@@ -24,8 +36,8 @@ def build_envelope(
         "error": {
             "type": failure.type,
             "code": failure.code,
-            "message": failure.message,
-            "details": failure.details,
+            "message": _storable(failure.message),
+            "details": _storable(failure.details),
             "plugin": failure.plugin or plugin,
             "job_id": str(job_id) if job_id else None,
             "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
@@ -33,7 +45,8 @@ def build_envelope(
     }
     raised = cause or failure
     if raised.__traceback__ is not None:
-        envelope["_internal"] = {"traceback": "".join(traceback.format_exception(raised))}
+        trace = "".join(traceback.format_exception(raised))
+        envelope["_internal"] = {"traceback": storable_text(trace, limit=100_000)}
     return envelope
 
 

@@ -213,6 +213,11 @@ class WorkerLost(ExecutionError):
     default_message = "The worker running this job stopped before the job finished."
 
 
+class QueueLost(ExecutionError):
+    code = "QUEUE_LOST"
+    default_message = "The job was queued but no worker ever took it, even after re-queueing."
+
+
 class ServiceUnavailable(ExecutionError):
     code = "SERVICE_UNAVAILABLE"
     status_code = 503

@@ -88,6 +88,12 @@ class Job(models.Model):
         blank=True,
         help_text="An async job's image, kept until it finishes (longer if it failed).",
     )
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an async job was last handed to the queue."
+    )
+    enqueue_count = models.PositiveSmallIntegerField(
+        default=0, help_text="How often the job was queued (the sweep re-queues lost tasks)."
+    )
     worker = models.CharField(
         max_length=200, blank=True, help_text="host:pid of the process that ran the job."
     )

@@ -17,6 +17,7 @@ from execution.envelope import build_envelope
 from execution.validation import ExecutionRequest, validate_input, validate_output
 from plugins.base import AnalysisPlugin
 from plugins.base import ImageUnreadable as PluginImageUnreadable
+from plugins.base import OptionsUnsupported as PluginOptionsUnsupported
 from registry import services as registry_services
 from registry.models import PluginState
 
@@ -58,7 +59,7 @@ class ToolRunner:
         self, *, plugin: AnalysisPlugin, request: ExecutionRequest, job_id: str | None = None
     ) -> ExecutionOutcome:
         outcome = ExecutionOutcome(plugin=plugin.name)
-        plugin_ran = False
+        plugin_ran = input_refused = False
         started = time.perf_counter()
         try:
             validated = validate_input(request, options_schema=plugin.options_schema)
@@ -69,10 +70,13 @@ class ToolRunner:
                 raw_result = plugin.run(dict(validated.payload))
             except PluginImageUnreadable as error:
                 raise exceptions.ImageUnreadable(str(error) or None) from error
+            except PluginOptionsUnsupported as error:
+                raise exceptions.OptionsInvalid(str(error) or None) from error
             except Exception as error:
                 raise _plugin_failure(error) from error
             outcome.result = validate_output(raw_result, plugin.output_schema)
         except exceptions.ExecutionFailure as failure:
+            input_refused = isinstance(failure, exceptions.InputValidationError)
             outcome.error = build_envelope(
                 failure, job_id=job_id, plugin=plugin.name, cause=failure.__cause__
             )
@@ -84,7 +88,9 @@ class ToolRunner:
             )
         finally:
             outcome.elapsed_ms = (time.perf_counter() - started) * 1000
-            state, reason = _lifecycle_after(outcome, plugin_ran=plugin_ran)
+            state, reason = _lifecycle_after(
+                outcome, plugin_ran=plugin_ran, input_refused=input_refused
+            )
             registry_services.update_execution_metrics(
                 plugin_name=plugin.name,
                 state=state,
@@ -96,12 +102,15 @@ class ToolRunner:
 
 
 def _lifecycle_after(
-    outcome: ExecutionOutcome, *, plugin_ran: bool
+    outcome: ExecutionOutcome, *, plugin_ran: bool, input_refused: bool
 ) -> tuple[PluginState | None, str]:
-    """INITIALIZED after a success, FAILED after the plugin (or its output) failed; a request
-    refused before the plugin ran leaves the state as it was."""
+    """INITIALIZED after a success, FAILED after the plugin (or its output) failed. Bad input says
+    nothing about the plugin's health: refused before the plugin ran, the state stays as it was;
+    refused by the plugin itself (an undecodable image, an unsupported option), it worked."""
     if outcome.succeeded:
         return PluginState.INITIALIZED, "last execution succeeded"
     if not plugin_ran:
         return None, ""
+    if input_refused:
+        return PluginState.INITIALIZED, f"last execution refused its input: {outcome.error_code}"
     return PluginState.FAILED, f"last execution failed: {outcome.error_code or 'interrupted'}"

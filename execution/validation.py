@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from jsonschema import Draft202012Validator
+from PIL import Image
 
 from execution import exceptions
 from execution.conf import execution_settings
@@ -61,6 +63,24 @@ class ValidatedInput:
     payload: ExecutionPayload
     size: int
     sha256: str
+
+
+def unstorable(value: Any) -> bool:
+    """Text no database stores: NUL (PostgreSQL refuses it in text and jsonb) and lone surrogates
+    (not UTF-8). JSON allows both, so clients and plugins can send them."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(unstorable(key) or unstorable(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(unstorable(item) for item in value)
+    return False
+
+
+def storable_text(value: Any, *, limit: int) -> str:
+    """A client's string made safe to store and echo: no NUL, no lone surrogates, bounded."""
+    text = str(value)[:limit]
+    return "".join(c for c in text if c != "\x00" and not "\ud800" <= c <= "\udfff")
 
 
 def sniff_mime_type(data: bytes) -> str | None:
@@ -144,9 +164,10 @@ def check_mime_type(declared: str | None, data: bytes, *, accepted: list[str]) -
         )
     mime_type = normalize_mime_type(declared)
     if mime_type not in accepted:
+        shown = storable_text(mime_type, limit=100)
         raise exceptions.MimeTypeUnsupported(
-            f"{mime_type!r} is not an accepted image type.",
-            details={"mime_type": mime_type, "accepted": list(accepted)},
+            f"{shown!r} is not an accepted image type.",
+            details={"mime_type": shown, "accepted": list(accepted)},
         )
     detected = sniff_mime_type(data)
     if detected is None:
@@ -160,6 +181,21 @@ def check_mime_type(declared: str | None, data: bytes, *, accepted: list[str]) -
             details={"declared": mime_type, "detected": detected},
         )
     return mime_type
+
+
+def check_pixels(data: bytes, *, max_pixels: int) -> None:
+    """Refuse images whose decoded size would exhaust memory: 10 MiB of PNG can hold 170
+    million pixels. Only the header is read."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return  # not decodable here: the plugin's full decode reports IMAGE_UNREADABLE
+    if width * height > max_pixels:
+        raise exceptions.ImageTooLarge(
+            f"The image has {width * height} pixels; the limit is {max_pixels}.",
+            details={"width": width, "height": height, "max_pixels": max_pixels},
+        )
 
 
 def _schema_errors(schema: dict[str, Any], instance: Any) -> list[dict[str, str]]:
@@ -176,6 +212,10 @@ def check_options(options: Any, schema: dict[str, Any] | None) -> dict[str, Any]
     if not isinstance(options, dict):
         raise exceptions.OptionsInvalid(
             "options must be a JSON object.", details={"received_type": type(options).__name__}
+        )
+    if unstorable(options):
+        raise exceptions.OptionsInvalid(
+            "options must not contain NUL characters or lone surrogates."
         )
     if schema is not None and (errors := _schema_errors(schema, options)):
         raise exceptions.OptionsInvalid(details={"errors": errors})
@@ -194,9 +234,13 @@ def validate_input(
     ):
         raise exceptions.MimeTypeMismatch(
             "The data URL and mime_type declare different types.",
-            details={"declared": request.mime_type, "data_url": data_url_mime},
+            details={
+                "declared": storable_text(request.mime_type, limit=100),
+                "data_url": storable_text(data_url_mime, limit=100),
+            },
         )
     mime_type = check_mime_type(declared, data, accepted=execution_settings.ACCEPTED_MIME_TYPES)
+    check_pixels(data, max_pixels=execution_settings.MAX_IMAGE_PIXELS)
     options = check_options(request.options, options_schema)
     return ValidatedInput(
         payload={"image": data, "mime_type": mime_type, "options": options},
@@ -212,6 +256,8 @@ def validate_output(result: Any, schema: dict[str, Any] | None) -> dict[str, Any
         json.dumps(result, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise exceptions.OutputNotJson(details={"reason": str(error)}) from error
+    if unstorable(result):
+        raise exceptions.OutputNotJson(details={"reason": "NUL characters or lone surrogates"})
     if schema is not None and (errors := _schema_errors(schema, result)):
         raise exceptions.OutputSchemaMismatch(details={"errors": errors})
     return result

@@ -59,6 +59,14 @@ def read_or_create_secret_key(path: Path) -> str:
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or read_or_create_secret_key(VAR_DIR / "secret_key")
 
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto (so Location headers say
+# https) and send cookies over HTTPS only.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 3600))
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -130,13 +138,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL;"
             "PRAGMA synchronous=NORMAL;"
             "PRAGMA foreign_keys=ON;"
-            "PRAGMA busy_timeout=30000;"
             "PRAGMA temp_store=MEMORY;"
             "PRAGMA cache_size=-20000;"
         ),
     }
-    # A file, not :memory:, so that threads and worker processes in tests share one database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # A file, not :memory:, so that threads and worker processes in tests share one database;
+    # named per test run, so that two runs in one checkout never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -175,6 +183,8 @@ EXECUTION: dict[str, Any] = {
     ),
     "PLUGIN_ENTRY_POINT_GROUP": "execution_server.plugins",
     "MAX_IMAGE_BYTES": int(os.environ.get("EXECUTION_MAX_IMAGE_BYTES", 10 * MIB)),
+    # Decoded size: 50 million pixels is about 150 MB of RGB, per execution in flight.
+    "MAX_IMAGE_PIXELS": int(os.environ.get("EXECUTION_MAX_IMAGE_PIXELS", 50_000_000)),
     "ACCEPTED_MIME_TYPES": env_list(
         "EXECUTION_ACCEPTED_MIME_TYPES",
         ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"],
@@ -187,6 +197,10 @@ EXECUTION: dict[str, Any] = {
     # with WORKER_LOST. It must exceed every way a job can legitimately run: the worker timeout
     # (Q_TIMEOUT) and the web tier's request timeout.
     "LOST_JOB_AFTER_SECONDS": int(os.environ.get("EXECUTION_LOST_JOB_AFTER_SECONDS", 300)),
+    # An async job still PENDING this long after it was queued lost its task (a broker that
+    # restarted without persistence): the sweep queues it again, three times at most, then fails
+    # it with QUEUE_LOST. Set it above the longest queue wait you expect.
+    "REQUEUE_AFTER_SECONDS": int(os.environ.get("EXECUTION_REQUEUE_AFTER_SECONDS", 1800)),
     # How often the sweep runs on the worker cluster.
     "SWEEP_INTERVAL_MINUTES": int(os.environ.get("EXECUTION_SWEEP_INTERVAL_MINUTES", 1)),
 }

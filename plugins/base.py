@@ -20,6 +20,11 @@ class ImageUnreadable(Exception):
     """
 
 
+class OptionsUnsupported(Exception):
+    """Raised by ``run()`` when valid-looking options cannot be served here (an OCR language
+    that is not installed). The client gets OPTIONS_INVALID, not a plugin fault."""
+
+
 class AnalysisPlugin:
     """Base class of analysis plugins.
 

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
+from jsonschema import Draft202012Validator, SchemaError
+
 from plugins.base import AnalysisPlugin, PluginUnavailable
 
 logger = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = "execution_server.plugins"
+# Names travel in URLs (/v1/plugins/{name}) and registry rows (100 characters).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MAX_VERSION_LENGTH = 50
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,27 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def discover_plugins(
-    dotted_paths: Iterable[str], *, entry_point_group: str | None = ENTRY_POINT_GROUP
-) -> Discovery:
+def contract_problem(plugin_class: type[AnalysisPlugin], name: str) -> str | None:
+    """What in the class's declarations breaks the contract, checked once here so that no
+    request ever meets a malformed name or schema."""
+    if not NAME_PATTERN.fullmatch(name):
+        return f"invalid name {name[:100]!r}: letters, digits, '.', '_' and '-', at most 100"
+    if len(str(plugin_class.version)) > MAX_VERSION_LENGTH:
+        return f"version is longer than {MAX_VERSION_LENGTH} characters"
+    for attribute in ("options_schema", "output_schema"):
+        schema = getattr(plugin_class, attribute)
+        if schema is None:
+            continue
+        if not isinstance(schema, dict):
+            return f"{attribute} is not a JSON Schema object"
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as error:
+            return f"{attribute} is not a valid JSON Schema ({error.message})"
+    return None
+
+
+def discover_plugins(dotted_paths: Iterable[str], *, entry_point_group: str | None) -> Discovery:
     found = Discovery()
     classes: dict[str, list[tuple[type[AnalysisPlugin], str]]] = {}
     for fallback_name, source, load in _candidates(dotted_paths, entry_point_group):
@@ -78,13 +101,23 @@ def discover_plugins(
         except Exception as error:  # an import error must not stop the server
             logger.warning("Plugin %s could not be imported: %s", source, error)
             reason = f"could not be imported ({_describe(error)})"
-            found.unavailable[fallback_name] = UnavailablePlugin(fallback_name, reason, source)
+            found.unavailable[fallback_name[:100]] = UnavailablePlugin(
+                fallback_name[:100], reason, source
+            )
             continue
         if not (isinstance(plugin_class, type) and issubclass(plugin_class, AnalysisPlugin)):
             reason = "is not a subclass of plugins.base.AnalysisPlugin"
-            found.unavailable[fallback_name] = UnavailablePlugin(fallback_name, reason, source)
+            found.unavailable[fallback_name[:100]] = UnavailablePlugin(
+                fallback_name[:100], reason, source
+            )
             continue
         name = getattr(plugin_class, "name", "") or fallback_name
+        if not isinstance(name, str):
+            name = fallback_name
+        if problem := contract_problem(plugin_class, name):
+            key = name[:100]
+            found.unavailable[key] = UnavailablePlugin(key, problem, source)
+            continue
         classes.setdefault(name, []).append((plugin_class, source))
 
     for name, providers in classes.items():

@@ -11,12 +11,13 @@ from execution import exceptions
 from execution.conf import execution_settings
 from execution.models import Job, JobMode, JobStatus
 from execution.services.idempotency import idempotency_purge_expired
-from execution.services.job_execution import JobExecutionService
+from execution.services.job_execution import RUN_JOB_TASK, JobExecutionService
 from execution.validation import ExecutionRequest, validate_input
 
 logger = logging.getLogger(__name__)
 
-RUN_JOB_TASK = "execution.tasks.run_job"
+# A lost task is queued again this many times in all before its job fails with QUEUE_LOST.
+MAX_ENQUEUES = 3
 
 
 class AnalysisExecutionService:
@@ -49,8 +50,17 @@ class AnalysisExecutionService:
             )
             # The task carries the id only, and leaves only once the PENDING row is committed:
             # a worker never looks for a job that is not there yet.
-            transaction.on_commit(lambda: async_task(RUN_JOB_TASK, str(job.pk)))
+            transaction.on_commit(lambda: self._enqueue(job))
         return job
+
+    def _enqueue(self, job: Job) -> None:
+        try:
+            async_task(RUN_JOB_TASK, str(job.pk))
+        except Exception:
+            # The broker is down: say so now (503) rather than accept a job nobody will run.
+            logger.exception("Could not queue job %s", job.pk)
+            failure = exceptions.ServiceUnavailable("The job queue is unavailable; retry later.")
+            self.jobs.fail_job(job=job, failure=failure)  # refreshes ``job``: the view sees it
 
     def run_queued(self, *, job_id: str) -> Job | None:
         """Run a queued job on this worker, unless it was cancelled or already taken."""
@@ -77,15 +87,20 @@ class AnalysisExecutionService:
         return self.jobs.cancel_job(job=job)
 
     def sweep(self) -> dict[str, Any]:
-        """Fail jobs whose worker was lost; forget images and idempotency keys past their time."""
-        lost = self.jobs.fail_lost_jobs(
-            older_than=timedelta(seconds=execution_settings.LOST_JOB_AFTER_SECONDS)
+        """Fail jobs whose worker was lost, queue lost tasks again, and forget images and
+        idempotency keys past their time."""
+        lost_after = timedelta(seconds=execution_settings.LOST_JOB_AFTER_SECONDS)
+        lost = self.jobs.fail_lost_jobs(older_than=lost_after)
+        queue = self.jobs.requeue_lost_tasks(
+            older_than=timedelta(seconds=execution_settings.REQUEUE_AFTER_SECONDS),
+            max_enqueues=MAX_ENQUEUES,
         )
         purged = self.jobs.purge_expired_images(
             failed_older_than=timedelta(hours=execution_settings.FAILED_IMAGE_RETENTION_HOURS)
         )
         return {
             "worker_lost": lost,
+            **queue,
             "images_purged": purged,
             "idempotency_keys_purged": idempotency_purge_expired(),
         }

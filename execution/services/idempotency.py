@@ -28,12 +28,20 @@ class IdempotencyClaim:
 
 def idempotency_claim(*, user: Any, key: str, fingerprint: str) -> IdempotencyClaim:
     _expire(user=user, key=key)
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
-        return IdempotencyClaim(record=record, replay=False)
-    except IntegrityError:
-        record = IdempotencyRecord.objects.get(user=user, key=key)
+    for _ in range(2):  # the holder may release its claim between our insert and our read
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=user, key=key, fingerprint=fingerprint
+                )
+            return IdempotencyClaim(record=record, replay=False)
+        except IntegrityError:
+            found = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if found is not None:
+            record = found
+            break
+    else:
+        raise exceptions.IdempotentRequestInProgress(details={"idempotency_key": key})
     if record.fingerprint != fingerprint:
         raise exceptions.IdempotencyKeyReused(details={"idempotency_key": key})
     if record.response_status is None:

@@ -7,34 +7,51 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from execution import exceptions
 from execution.envelope import build_envelope, public_envelope
 from execution.models import FINISHED_STATUSES, Job, JobMode, JobStatus
 from execution.services.plugin_execution import PluginExecutionService
 from execution.tool_runner import ExecutionOutcome
-from execution.validation import ExecutionRequest, ValidatedInput
+from execution.validation import ExecutionRequest, ValidatedInput, storable_text, unstorable
 
 logger = logging.getLogger(__name__)
+
+RUN_JOB_TASK = "execution.tasks.run_job"
 
 
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _failure_fields(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The columns a FAILED job stores from its envelope."""
+    return {
+        "status": JobStatus.FAILED,
+        "error": public_envelope(envelope),
+        "error_code": envelope["error"]["code"],
+        "error_traceback": envelope.get("_internal", {}).get("traceback", ""),
+        "finished_at": timezone.now(),
+    }
+
+
 class JobExecutionService:
     """Owns the Job rows: PENDING → RUNNING → SUCCESS | FAILED, or PENDING → CANCELLED.
 
-    Every transition is a conditional UPDATE on the current status, so two processes can never
-    both move the same job (a redelivered task, a cancel racing a worker), and a finished job
-    never moves again.
+    Every transition goes through ``_transition``, an UPDATE conditional on the current status,
+    so two processes can never both move the same job (a redelivered task, a cancel racing a
+    worker, the sweep racing a late finish), and a finished job never moves again.
     """
 
     def __init__(self, *, plugins: PluginExecutionService | None = None) -> None:
         self.plugins = plugins or PluginExecutionService()
+
+    @staticmethod
+    def _transition(job_id: Any, *, from_status: str, **fields: Any) -> bool:
+        return bool(Job.objects.filter(pk=job_id, status=from_status).update(**fields))
 
     def create_job(
         self,
@@ -46,35 +63,37 @@ class JobExecutionService:
     ) -> Job:
         """A PENDING job; given the ``validated`` input, its image is stored for a worker."""
         job = Job(
-            plugin=request.plugin,
+            plugin=storable_text(request.plugin, limit=100),
             mode=mode,
             status=JobStatus.PENDING,
-            mime_type=str(request.mime_type or "")[:100],
-            options=request.options if isinstance(request.options, dict) else None,
+            mime_type=storable_text(request.mime_type or "", limit=100),
+            options=request.options
+            if isinstance(request.options, dict) and not unstorable(request.options)
+            else None,
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
         if validated is not None:
             job.image_size, job.image_sha256 = validated.size, validated.sha256
             job.image.save(str(job.pk), ContentFile(validated.payload["image"]), save=False)
+        if mode == JobMode.ASYNC:
+            job.queued_at, job.enqueue_count = timezone.now(), 1
         job.save(force_insert=True)
         return job
 
     def fail_job(self, *, job: Job, failure: exceptions.ExecutionFailure) -> Job:
-        """Record a job refused before it could be queued (its input was rejected at the door)."""
+        """Fail a job that never ran: refused at the door, or its queue was lost."""
         envelope = build_envelope(failure, job_id=str(job.pk), plugin=job.plugin)
-        Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-            status=JobStatus.FAILED,
-            error=public_envelope(envelope),
-            error_code=failure.code,
-            error_traceback=envelope.get("_internal", {}).get("traceback", ""),
-            finished_at=timezone.now(),
-        )
+        self._transition(job.pk, from_status=JobStatus.PENDING, **_failure_fields(envelope))
         job.refresh_from_db()
         return job
 
     def run_job(self, *, job: Job, request: ExecutionRequest) -> Job:
-        claimed = Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-            status=JobStatus.RUNNING, started_at=timezone.now(), worker=_worker_name()
+        claimed = self._transition(
+            job.pk,
+            from_status=JobStatus.PENDING,
+            status=JobStatus.RUNNING,
+            started_at=timezone.now(),
+            worker=_worker_name(),
         )
         if not claimed:
             raise exceptions.JobStateConflict(
@@ -106,23 +125,28 @@ class JobExecutionService:
         return job
 
     def _finish(self, *, job: Job, outcome: ExecutionOutcome) -> None:
-        error = outcome.error
-        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-            status=JobStatus.SUCCESS if outcome.succeeded else JobStatus.FAILED,
-            result=outcome.result,
-            error=public_envelope(error) if error else None,
-            error_code=outcome.error_code,
-            error_traceback=(error or {}).get("_internal", {}).get("traceback", ""),
-            execution_time_ms=outcome.elapsed_ms if outcome.elapsed_ms else None,
+        common = {
+            "execution_time_ms": outcome.elapsed_ms or None,
             # A run refused before validation knows nothing of the input; keep what submission saw.
-            image_size=outcome.image_size if outcome.image_size is not None else job.image_size,
-            image_sha256=outcome.image_sha256 or job.image_sha256,
-            finished_at=timezone.now(),
-        )
+            "image_size": outcome.image_size if outcome.image_size is not None else job.image_size,
+            "image_sha256": outcome.image_sha256 or job.image_sha256,
+        }
+        if outcome.succeeded:
+            fields = {
+                "status": JobStatus.SUCCESS,
+                "result": outcome.result,
+                "finished_at": timezone.now(),
+            }
+        else:
+            fields = _failure_fields(outcome.error or {})
+        self._transition(job.pk, from_status=JobStatus.RUNNING, **common, **fields)
 
     def cancel_job(self, *, job: Job) -> Job:
-        cancelled = Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-            status=JobStatus.CANCELLED, finished_at=timezone.now()
+        cancelled = self._transition(
+            job.pk,
+            from_status=JobStatus.PENDING,
+            status=JobStatus.CANCELLED,
+            finished_at=timezone.now(),
         )
         job.refresh_from_db()
         if not cancelled:
@@ -140,34 +164,48 @@ class JobExecutionService:
         return job
 
     def fail_lost_jobs(self, *, older_than: timedelta) -> list[str]:
-        """Jobs RUNNING for longer than any run may last lost their worker: fail them."""
+        """Jobs RUNNING for longer than any run may last lost their worker, and so did sync jobs
+        still PENDING (their process died between accepting and claiming them): fail them."""
         cutoff = timezone.now() - older_than
-        lost = list(
-            Job.objects.filter(status=JobStatus.RUNNING)
-            .filter(Q(started_at__lt=cutoff) | Q(started_at__isnull=True))
-            .values_list("pk", flat=True)
+        lost_running = Job.objects.filter(status=JobStatus.RUNNING).filter(
+            Q(started_at__lt=cutoff) | Q(started_at__isnull=True)
+        )
+        lost_pending = Job.objects.filter(
+            status=JobStatus.PENDING, mode=JobMode.SYNC, created_at__lt=cutoff
         )
         failed = []
-        for job_id in lost:
+        for job in [*lost_running, *lost_pending]:
             failure = exceptions.WorkerLost(
                 details={"running_for_more_than_seconds": int(older_than.total_seconds())}
             )
-            envelope = public_envelope(build_envelope(failure, job_id=str(job_id)))
-            with transaction.atomic():
-                job = Job.objects.select_for_update().filter(pk=job_id).first()
-                if job is None or job.status != JobStatus.RUNNING:
-                    continue  # it finished while we looked
-                envelope["error"]["plugin"] = job.plugin
-                Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
-                    status=JobStatus.FAILED,
-                    error=envelope,
-                    error_code=failure.code,
-                    error_traceback=f"No result from worker {job.worker or '(unknown)'}.",
-                    finished_at=timezone.now(),
-                )
-            failed.append(str(job_id))
-            logger.warning("Job %s lost its worker %s", job_id, job.worker)
+            envelope = build_envelope(failure, job_id=str(job.pk), plugin=job.plugin)
+            envelope["_internal"] = {"traceback": f"No result from worker {job.worker or '?'}."}
+            if self._transition(job.pk, from_status=job.status, **_failure_fields(envelope)):
+                failed.append(str(job.pk))
+                logger.warning("Job %s lost its worker %s", job.pk, job.worker or "(none)")
         return failed
+
+    def requeue_lost_tasks(self, *, older_than: timedelta, max_enqueues: int) -> dict[str, list]:
+        """Async jobs still PENDING long after they were queued: their task was lost (a broker
+        restarted without persistence). Queue them again; a job queued ``max_enqueues`` times
+        fails with QUEUE_LOST. A task delivered twice is harmless: the claim runs a job once."""
+        cutoff = timezone.now() - older_than
+        stale = Job.objects.filter(
+            status=JobStatus.PENDING, mode=JobMode.ASYNC, queued_at__lt=cutoff
+        )
+        report: dict[str, list] = {"requeued": [], "queue_lost": []}
+        for job in stale:
+            if job.enqueue_count >= max_enqueues:
+                self.fail_job(job=job, failure=exceptions.QueueLost())
+                report["queue_lost"].append(str(job.pk))
+                continue
+            moved = Job.objects.filter(
+                pk=job.pk, status=JobStatus.PENDING, enqueue_count=job.enqueue_count
+            ).update(queued_at=timezone.now(), enqueue_count=F("enqueue_count") + 1)
+            if moved:
+                async_task(RUN_JOB_TASK, str(job.pk))
+                report["requeued"].append(str(job.pk))
+        return report
 
     def purge_expired_images(self, *, failed_older_than: timedelta) -> int:
         """Remove stored images no job needs any more: failed jobs past retention, and finished

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import contextlib
+
+from django.db import IntegrityError
+
 from execution import exceptions
 from execution.plugin_catalog import plugin_catalog
 from execution.tool_runner import ExecutionOutcome, ToolRunner
@@ -23,8 +27,10 @@ class PluginExecutionService:
         catalog = plugin_catalog()
         row = PluginRegistry.objects.filter(name=name).only("state", "reason").first()
         if row is None and (name in catalog.available or name in catalog.unavailable):
-            # Installed but never synced (a fresh database): sync instead of refusing.
-            registry_services.registry_sync(discovery=catalog)
+            # Installed but never synced (a fresh database): sync instead of refusing. Two first
+            # requests may race to insert the same rows; the loser reads the winner's.
+            with contextlib.suppress(IntegrityError):
+                registry_services.registry_sync(discovery=catalog)
             row = PluginRegistry.objects.filter(name=name).only("state", "reason").first()
         if row is None:
             raise exceptions.PluginNotFound(

@@ -6,7 +6,7 @@ import shutil
 from types import ModuleType
 from typing import Any
 
-from plugins.base import AnalysisPlugin, PluginUnavailable
+from plugins.base import AnalysisPlugin, OptionsUnsupported, PluginUnavailable
 from plugins.builtin._imaging import open_for_analysis
 
 INSTALL_TESSERACT = (
@@ -14,8 +14,10 @@ INSTALL_TESSERACT = (
     "macOS: brew install tesseract)"
 )
 # Tesseract runs as a child process: a thread timeout in the caller cannot stop it, so the
-# process gets its own generous limit instead of possibly running forever on a huge image.
-TESSERACT_TIMEOUT_SECONDS = 120
+# process gets its own limit instead of possibly running forever on a huge image. Kept well
+# below the worker's timeout (Q_TIMEOUT, 120 s), so a slow OCR fails as PLUGIN_FAILED instead
+# of the worker being killed around it.
+TESSERACT_TIMEOUT_SECONDS = 60
 # Tesseract's "word" level in image_to_data; the other levels are pages, blocks, lines...
 _WORD_LEVEL = 5
 # 0 only detects orientation and 2 is not implemented by Tesseract: neither returns text.
@@ -121,7 +123,7 @@ class OcrPlugin(AnalysisPlugin):
         missing = sorted(set(language.split("+")) - self._languages)
         if missing:
             # Checked here because Tesseract's own error is a wall of text about TESSDATA_PREFIX.
-            raise ValueError(
+            raise OptionsUnsupported(
                 f"Tesseract language data not installed: {', '.join(missing)}. "
                 f"Installed: {', '.join(sorted(self._languages))} "
                 f"(Debian/Ubuntu packages are named tesseract-ocr-<code>)"

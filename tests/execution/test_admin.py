@@ -50,3 +50,4 @@ def test_job_page_shows_the_escaped_traceback_and_nothing_is_editable(
     assert "RuntimeError: &lt;boom&gt;" in html
     assert 'name="status"' not in html
     assert admin_client.get("/admin/execution/job/add/").status_code == 403
+    assert admin_client.get(f"/admin/execution/job/{failed.pk}/delete/").status_code == 403

@@ -746,3 +746,28 @@ def test_the_page_size_follows_a_settings_override(
     body = api_client.get(JOBS).json()
 
     assert (body["count"], len(body["results"])) == (5, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_the_queue_cannot_take_is_refused_with_503_and_left_failed(
+    api_client: APIClient, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker is a boundary we do not own: make it refuse, as a Redis that is down does.
+    The client must hear it now, not wait for a job no worker will ever see."""
+    from execution.services import analysis_execution
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(analysis_execution, "async_task", broker_down)
+
+    response = submit(
+        api_client, plugin="image-metadata", image=images.small_png(), mime_type="image/png"
+    )
+
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert (error["code"], error["plugin"]) == ("SERVICE_UNAVAILABLE", "image-metadata")
+    job = Job.objects.get(pk=error["job_id"])
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "SERVICE_UNAVAILABLE")
+    assert "Connection refused" not in response.content.decode()

@@ -23,6 +23,7 @@ from tests import images
 pytestmark = pytest.mark.django_db
 
 LOST_AFTER_SECONDS = 60
+REQUEUE_AFTER_SECONDS = 600
 RETENTION_HOURS = 24
 
 
@@ -32,6 +33,7 @@ def sweep_settings(settings: Any, tmp_path: Path) -> Path:
     settings.EXECUTION = {
         **settings.EXECUTION,
         "LOST_JOB_AFTER_SECONDS": LOST_AFTER_SECONDS,
+        "REQUEUE_AFTER_SECONDS": REQUEUE_AFTER_SECONDS,
         "FAILED_IMAGE_RETENTION_HOURS": RETENTION_HOURS,
     }
     settings.MEDIA_ROOT = tmp_path
@@ -271,3 +273,54 @@ def test_ensure_schedules_creates_one_sweep_schedule_and_is_idempotent(settings:
     assert again.pk == schedule.pk
     assert again.minutes == 5
     assert Schedule.objects.count() == 1
+
+
+# --- lost tasks and lost sync requests ----------------------------------------------------
+
+
+def queued_task_args() -> list[tuple[Any, ...]]:
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    return [SignedPackage.loads(entry.payload)["args"] for entry in OrmQ.objects.all()]
+
+
+def test_a_pending_job_whose_task_was_lost_is_queued_again_then_failed() -> None:
+    job = make_job(JobStatus.PENDING)
+    stale = timezone.now() - timedelta(seconds=REQUEUE_AFTER_SECONDS + 5)
+    Job.objects.filter(pk=job.pk).update(queued_at=stale, enqueue_count=1)
+
+    report = AnalysisExecutionService().sweep()
+
+    assert report["requeued"] == [str(job.pk)]
+    assert queued_task_args() == [(str(job.pk),)]
+    job.refresh_from_db()
+    assert (job.status, job.enqueue_count) == (JobStatus.PENDING, 2)
+    assert AnalysisExecutionService().sweep()["requeued"] == []  # queued just now
+
+    Job.objects.filter(pk=job.pk).update(queued_at=stale, enqueue_count=3)
+    report = AnalysisExecutionService().sweep()
+
+    assert report["queue_lost"] == [str(job.pk)]
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "QUEUE_LOST")
+
+
+def test_a_pending_job_waiting_less_than_the_limit_is_left_in_the_queue() -> None:
+    job = make_job(JobStatus.PENDING)
+    Job.objects.filter(pk=job.pk).update(queued_at=timezone.now(), enqueue_count=1)
+
+    report = AnalysisExecutionService().sweep()
+
+    assert (report["requeued"], report["queue_lost"]) == ([], [])
+    assert queued_task_args() == []
+
+
+def test_a_sync_job_left_pending_by_a_dead_process_is_lost() -> None:
+    job = Job.objects.create(plugin="ocr", mode=JobMode.SYNC, status=JobStatus.PENDING)
+    Job.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(seconds=LOST_AFTER_SECONDS + 5)
+    )
+
+    assert AnalysisExecutionService().sweep()["worker_lost"] == [str(job.pk)]
+    assert Job.objects.get(pk=job.pk).error_code == "WORKER_LOST"

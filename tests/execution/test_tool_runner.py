@@ -107,6 +107,13 @@ def test_image_the_plugin_cannot_decode_is_an_input_error() -> None:
 
     assert outcome.error["error"]["type"] == "ValidationError"
     assert outcome.error["error"]["code"] == "IMAGE_UNREADABLE"
+    # The plugin did its job (it refused garbage): an error for the count, not a FAILED state.
+    plugin = row("image-metadata")
+    assert (plugin.success_count, plugin.error_count) == (0, 1)
+    assert (plugin.state, plugin.reason) == (
+        PluginState.INITIALIZED,
+        "last execution refused its input: IMAGE_UNREADABLE",
+    )
 
 
 def test_an_unavailable_row_is_never_overwritten_by_a_run() -> None:
@@ -142,3 +149,30 @@ def test_metrics_are_updated_even_when_the_runner_is_interrupted() -> None:
     assert (plugin.success_count, plugin.error_count) == (0, 1)
     assert plugin.state == PluginState.FAILED
     assert plugin.reason == "last execution failed: interrupted"
+
+
+def test_an_option_the_plugin_cannot_serve_is_an_options_error() -> None:
+    outcome = run("ocr", options={"lang": "xxx"})
+
+    assert outcome.error["error"]["code"] == "OPTIONS_INVALID"
+    assert "not installed: xxx" in outcome.error["error"]["message"]
+    assert row("ocr").state == PluginState.INITIALIZED
+
+
+def test_an_image_over_the_pixel_limit_is_refused_before_the_plugin_runs(settings) -> None:
+    settings.EXECUTION = {**settings.EXECUTION, "MAX_IMAGE_PIXELS": 8 * 6 - 1}
+
+    outcome = run("test-echo")
+
+    assert outcome.error["error"]["code"] == "IMAGE_TOO_LARGE"
+    assert outcome.error["error"]["details"] == {"width": 8, "height": 6, "max_pixels": 47}
+    assert row("test-echo").state == PluginState.LOADED
+
+
+@pytest.mark.parametrize("text", ["nul\x00byte", "lone \ud800 surrogate"])
+def test_output_no_database_can_store_is_refused(text: str) -> None:
+    from execution import exceptions
+    from execution.validation import validate_output
+
+    with pytest.raises(exceptions.OutputNotJson):
+        validate_output({"text": text}, None)

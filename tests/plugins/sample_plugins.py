@@ -57,3 +57,17 @@ class FirstDuplicatePlugin(AnalysisPlugin):
 
 class SecondDuplicatePlugin(AnalysisPlugin):
     name = "sample-duplicate"
+
+
+class BadNamePlugin(AnalysisPlugin):
+    name = "no spaces/or slashes"
+
+
+class LongVersionPlugin(AnalysisPlugin):
+    name = "sample-long-version"
+    version = "1." * 40
+
+
+class BadSchemaPlugin(AnalysisPlugin):
+    name = "sample-bad-schema"
+    options_schema = {"type": "nonsense"}

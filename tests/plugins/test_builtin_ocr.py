@@ -3,7 +3,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from plugins.base import ImageUnreadable, PluginUnavailable
+from plugins.base import ImageUnreadable, OptionsUnsupported, PluginUnavailable
 from plugins.builtin.ocr import OcrPlugin
 
 LINES = ["Hello governance", "plugin 2024"]
@@ -48,7 +48,7 @@ def test_blank_image_has_no_text(analyse, ocr_plugin, blank_png):
 def test_language_not_installed(ocr_plugin, two_lines, language):
     payload = {"image": two_lines, "mime_type": "image/png", "options": {"lang": language}}
 
-    with pytest.raises(ValueError, match=r"not installed: deu\. Installed: eng "):
+    with pytest.raises(OptionsUnsupported, match=r"not installed: deu\. Installed: eng "):
         ocr_plugin.run(payload)
 
 

@@ -176,3 +176,27 @@ def test_plugins_package_stays_independent_of_the_server():
     )
 
     assert completed.stdout == "[]\n"
+
+
+@pytest.mark.parametrize(
+    ("class_name", "key", "reason"),
+    [
+        (
+            "BadNamePlugin",
+            "no spaces/or slashes",
+            "invalid name 'no spaces/or slashes': letters, digits, '.', '_' and '-', at most 100",
+        ),
+        ("LongVersionPlugin", "sample-long-version", "version is longer than 50 characters"),
+        (
+            "BadSchemaPlugin",
+            "sample-bad-schema",
+            "options_schema is not a valid JSON Schema ('nonsense' is not valid under any of "
+            "the given schemas)",
+        ),
+    ],
+)
+def test_a_plugin_that_breaks_the_contract_is_unavailable_with_the_reason(class_name, key, reason):
+    found = discover_plugins([f"{SAMPLES}.{class_name}"], entry_point_group=None)
+
+    assert found.available == {}
+    assert found.unavailable[key].reason == reason
