@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 from execution.conf import execution_settings
 
@@ -43,3 +43,21 @@ def check_worker_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
             )
         )
     return errors
+
+
+@register(deploy=True)
+def check_shared_job_storage(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Async images are files in MEDIA_ROOT: a worker on another machine must see them."""
+    scaled = bool(getattr(settings, "REDIS_URL", "")) or "sqlite" not in settings.DATABASES[
+        "default"
+    ].get("ENGINE", "")
+    backend = settings.STORAGES["default"]["BACKEND"]
+    if scaled and backend == "django.core.files.storage.FileSystemStorage":
+        return [
+            Warning(
+                f"Async job images are stored on this machine's disk ({settings.MEDIA_ROOT}).",
+                hint="Workers on other machines need MEDIA_ROOT on a volume they all share.",
+                id="execution.W001",
+            )
+        ]
+    return []

@@ -30,3 +30,12 @@ def test_unsafe_worker_settings_are_errors(
     settings.Q_CLUSTER = cluster
     settings.EXECUTION = {**settings.EXECUTION, "LOST_JOB_AFTER_SECONDS": lost_after}
     assert ids(settings) == expected
+
+
+def test_a_scaled_set_up_is_warned_that_job_images_must_be_shared(settings: Any) -> None:
+    from execution.checks import check_shared_job_storage
+
+    settings.REDIS_URL = ""
+    assert check_shared_job_storage() == []
+    settings.REDIS_URL = "redis://queue.internal:6379/0"
+    assert [message.id for message in check_shared_job_storage()] == ["execution.W001"]
