@@ -213,6 +213,11 @@ class WorkerLost(ExecutionError):
     default_message = "The worker running this job stopped before the job finished."
 
 
+class ExecutionTimeout(ExecutionError):
+    code = "EXECUTION_TIMEOUT"
+    default_message = "The plugin ran longer than the worker's time limit (Q_TIMEOUT)."
+
+
 class QueueLost(ExecutionError):
     code = "QUEUE_LOST"
     default_message = "The job was queued but no worker ever took it, even after re-queueing."

@@ -21,7 +21,15 @@ BUILTIN_PLUGINS = [
 ]
 MISBEHAVING_PLUGINS = [
     f"tests.misbehaving_plugins.{name}"
-    for name in ("Raises", "ReturnsList", "ReturnsNumpy", "BreaksOutputSchema", "Echo", "Sleeps")
+    for name in (
+        "Raises",
+        "ReturnsList",
+        "ReturnsNumpy",
+        "BreaksOutputSchema",
+        "Echo",
+        "Sleeps",
+        "TimesOut",
+    )
 ]
 
 

@@ -77,3 +77,12 @@ class Sleeps(AnalysisPlugin):
         seconds = payload["options"].get("seconds", 1.0)
         time.sleep(seconds)
         return {"slept": seconds}
+
+
+class TimesOut(AnalysisPlugin):
+    """Stopped as django-q2 stops a task past Q_TIMEOUT: SystemExit raised inside the run."""
+
+    name = "test-times-out"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        raise SystemExit(1)

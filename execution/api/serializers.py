@@ -89,6 +89,13 @@ class AnalyzeRequestSerializer(serializers.Serializer):
     )
     options = OptionsField(required=False, allow_null=True, help_text="Plugin options.")
 
+    def validate_image(self, value: Any) -> Any:
+        # A file part's Content-Type becomes the job's mime_type, and a text column refuses NUL
+        # (PostgreSQL's among them); the text fields get the same refusal from DRF's validators.
+        if isinstance(value, UploadedFile) and "\x00" in (value.content_type or ""):
+            raise serializers.ValidationError("The file part's Content-Type must not contain NUL.")
+        return value
+
     def to_execution_request(self) -> ExecutionRequest:
         data = self.validated_data
         image = data.get("image")

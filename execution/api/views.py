@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.defaults import page_not_found as django_page_not_found
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -81,18 +84,39 @@ class AnalyzeExecutionAsyncView(APIView):
         )
 
 
+class JobPagination(PageNumberPagination):
+    """Pages as the schema documents them: ``page`` is one positive integer. DRF would also take
+    ``page=`` (as 1), ``page=last`` and the last of repeated values; those answer 404 here, as
+    any other page that does not exist."""
+
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        values = request.query_params.getlist(self.page_query_param)
+        if not values:
+            return 1
+        if len(values) == 1 and values[0].isascii() and values[0].isdigit():
+            return values[0]
+        return "invalid"  # the paginator refuses it: 404 "Invalid page."
+
+
 class JobListView(APIView):
     @extend_schema(
         operation_id="jobs_list",
         summary="Jobs, newest first",
-        parameters=[JobFilterSerializer],
+        parameters=[
+            JobFilterSerializer,
+            OpenApiParameter(
+                "page",
+                OpenApiTypes.INT,
+                description="Page number, from 1. A page that does not exist answers 404.",
+            ),
+        ],
         responses={200: JobPageSerializer, **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
         filters = JobFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         jobs = selectors.job_list(user=request.user, **filters.validated_data)
-        paginator = PageNumberPagination()
+        paginator = JobPagination()
         # Read now: the class attribute was fixed when DRF was imported.
         paginator.page_size = api_settings.PAGE_SIZE
         page = paginator.paginate_queryset(jobs, request, view=self)
@@ -161,7 +185,8 @@ class PluginDetailView(APIView):
         responses={200: PluginSerializer, **error_responses(404)},
     )
     def get(self, request: Request, name: str) -> Response:
-        plugin = registry_selectors.plugin_get(name=name)
+        # No plugin's name holds a NUL (/v1/plugins/%00), and PostgreSQL refuses one in a query.
+        plugin = None if "\x00" in name else registry_selectors.plugin_get(name=name)
         if plugin is None:
             raise exceptions.PluginNotFound(plugin=name, status_code=404)
         return Response(PluginSerializer(plugin).data)

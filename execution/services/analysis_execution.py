@@ -5,13 +5,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django_q.tasks import async_task
 
 from execution import exceptions
 from execution.conf import execution_settings
 from execution.models import Job, JobMode, JobStatus
 from execution.services.idempotency import idempotency_purge_expired
-from execution.services.job_execution import RUN_JOB_TASK, JobExecutionService
+from execution.services.job_execution import JobExecutionService, enqueue_job
 from execution.validation import ExecutionRequest, validate_input
 
 logger = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class AnalysisExecutionService:
 
     def _enqueue(self, job: Job) -> None:
         try:
-            async_task(RUN_JOB_TASK, str(job.pk))
+            enqueue_job(job.pk)
         except Exception:
             # The broker is down: say so now (503) rather than accept a job nobody will run.
             logger.exception("Could not queue job %s", job.pk)

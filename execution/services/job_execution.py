@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from execution import exceptions
@@ -17,14 +20,31 @@ from execution.models import FINISHED_STATUSES, Job, JobMode, JobStatus
 from execution.services.plugin_execution import PluginExecutionService
 from execution.tool_runner import ExecutionOutcome
 from execution.validation import ExecutionRequest, ValidatedInput, storable_text, unstorable
+from registry import services as registry_services
+from registry.models import PluginState
 
 logger = logging.getLogger(__name__)
 
 RUN_JOB_TASK = "execution.tasks.run_job"
 
 
+@functools.cache
+def queue_broker() -> Any:
+    """One broker per process: django-q2 builds a new one (a new Redis connection) per call."""
+    return get_broker()
+
+
+def enqueue_job(job_id: Any) -> None:
+    # save=False: the Job row is the record of the run; django-q2 still keeps failed tasks.
+    async_task(RUN_JOB_TASK, str(job_id), broker=queue_broker(), save=False)
+
+
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _worker_timeout() -> Any:
+    return settings.Q_CLUSTER.get("timeout")
 
 
 def _failure_fields(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -88,17 +108,19 @@ class JobExecutionService:
         return job
 
     def run_job(self, *, job: Job, request: ExecutionRequest) -> Job:
+        started_at = timezone.now()
         claimed = self._transition(
             job.pk,
             from_status=JobStatus.PENDING,
             status=JobStatus.RUNNING,
-            started_at=timezone.now(),
+            started_at=started_at,
             worker=_worker_name(),
         )
         if not claimed:
             raise exceptions.JobStateConflict(
                 "The job is no longer PENDING.", details={"job_id": str(job.pk)}
             )
+        job.status, job.started_at = JobStatus.RUNNING, started_at
         try:
             outcome = self.plugins.execute(request=request, job_id=str(job.pk))
         except exceptions.ExecutionFailure as failure:
@@ -109,37 +131,55 @@ class JobExecutionService:
             )
         except Exception as error:
             logger.exception("Job %s failed outside the ToolRunner", job.pk)
+            outcome = self._internal_error(job, request, cause=error)
+        except SystemExit as stop:
+            # django-q2 stops a task past Q_TIMEOUT by raising SystemExit in it: record the
+            # timeout on the job now (not minutes later as a lost worker), then let it stop.
+            timeout = exceptions.ExecutionTimeout(details={"timeout_seconds": _worker_timeout()})
             outcome = ExecutionOutcome(
                 plugin=request.plugin,
-                error=build_envelope(
-                    exceptions.InternalError(),
-                    job_id=str(job.pk),
-                    plugin=request.plugin,
-                    cause=error,
-                ),
+                error=build_envelope(timeout, job_id=str(job.pk), plugin=request.plugin),
             )
+            self._finish(job=job, outcome=outcome)
+            raise stop
         self._finish(job=job, outcome=outcome)
-        job.refresh_from_db()
-        if job.status == JobStatus.SUCCESS:
-            self._delete_image(job)
         return job
 
+    @staticmethod
+    def _internal_error(
+        job: Job, request: ExecutionRequest, *, cause: Exception
+    ) -> ExecutionOutcome:
+        envelope = build_envelope(
+            exceptions.InternalError(), job_id=str(job.pk), plugin=request.plugin, cause=cause
+        )
+        return ExecutionOutcome(plugin=request.plugin, error=envelope)
+
     def _finish(self, *, job: Job, outcome: ExecutionOutcome) -> None:
-        common = {
+        """Record the outcome on the job (the row and this instance) in one UPDATE; a job
+        succeeded no longer needs its stored image."""
+        fields: dict[str, Any] = {
             "execution_time_ms": outcome.elapsed_ms or None,
             # A run refused before validation knows nothing of the input; keep what submission saw.
             "image_size": outcome.image_size if outcome.image_size is not None else job.image_size,
             "image_sha256": outcome.image_sha256 or job.image_sha256,
         }
         if outcome.succeeded:
-            fields = {
+            fields |= {
                 "status": JobStatus.SUCCESS,
                 "result": outcome.result,
                 "finished_at": timezone.now(),
+                "image": "",
             }
         else:
-            fields = _failure_fields(outcome.error or {})
-        self._transition(job.pk, from_status=JobStatus.RUNNING, **common, **fields)
+            fields |= _failure_fields(outcome.error or {})
+        image = job.image.name
+        if not self._transition(job.pk, from_status=JobStatus.RUNNING, **fields):
+            job.refresh_from_db()  # the sweep got there first; its verdict stands
+            return
+        for name, value in fields.items():
+            setattr(job, name, value)
+        if outcome.succeeded and image:
+            job.image.storage.delete(image)
 
     def cancel_job(self, *, job: Job) -> Job:
         cancelled = self._transition(
@@ -183,6 +223,16 @@ class JobExecutionService:
             if self._transition(job.pk, from_status=job.status, **_failure_fields(envelope)):
                 failed.append(str(job.pk))
                 logger.warning("Job %s lost its worker %s", job.pk, job.worker or "(none)")
+                if job.started_at is not None:
+                    # The run's finally never ran: count it here, once, as the ToolRunner would.
+                    elapsed = (timezone.now() - job.started_at).total_seconds() * 1000
+                    registry_services.update_execution_metrics(
+                        plugin_name=job.plugin,
+                        state=PluginState.FAILED,
+                        elapsed_ms=elapsed,
+                        had_error=True,
+                        reason="last execution failed: WORKER_LOST",
+                    )
         return failed
 
     def requeue_lost_tasks(self, *, older_than: timedelta, max_enqueues: int) -> dict[str, list]:
@@ -203,7 +253,7 @@ class JobExecutionService:
                 pk=job.pk, status=JobStatus.PENDING, enqueue_count=job.enqueue_count
             ).update(queued_at=timezone.now(), enqueue_count=F("enqueue_count") + 1)
             if moved:
-                async_task(RUN_JOB_TASK, str(job.pk))
+                enqueue_job(job.pk)
                 report["requeued"].append(str(job.pk))
         return report
 

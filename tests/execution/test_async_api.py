@@ -754,12 +754,12 @@ def test_a_job_the_queue_cannot_take_is_refused_with_503_and_left_failed(
 ) -> None:
     """The broker is a boundary we do not own: make it refuse, as a Redis that is down does.
     The client must hear it now, not wait for a job no worker will ever see."""
-    from execution.services import analysis_execution
+    from execution.services import job_execution
 
     def broker_down(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
 
-    monkeypatch.setattr(analysis_execution, "async_task", broker_down)
+    monkeypatch.setattr(job_execution, "async_task", broker_down)
 
     response = submit(
         api_client, plugin="image-metadata", image=images.small_png(), mime_type="image/png"
@@ -771,3 +771,20 @@ def test_a_job_the_queue_cannot_take_is_refused_with_503_and_left_failed(
     job = Job.objects.get(pk=error["job_id"])
     assert (job.status, job.error_code) == (JobStatus.FAILED, "SERVICE_UNAVAILABLE")
     assert "Connection refused" not in response.content.decode()
+
+
+def test_a_run_stopped_at_the_worker_timeout_fails_its_job_at_once(api_client: APIClient) -> None:
+    """django-q2 stops a task past Q_TIMEOUT with SystemExit: the job says so, and the worker
+    process still stops."""
+    job_id = accepted(
+        api_client, plugin="test-times-out", image=images.small_png(), mime_type="image/png"
+    )
+
+    with pytest.raises(SystemExit):
+        tasks.run_job(job_id)
+
+    job = Job.objects.get(pk=job_id)
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "EXECUTION_TIMEOUT")
+    assert job.error["error"]["details"] == {"timeout_seconds": 120}
+    plugin = PluginRegistry.objects.get(name="test-times-out")
+    assert (plugin.error_count, plugin.state) == (1, "FAILED")

@@ -97,3 +97,13 @@ def test_run_before_setup_is_a_programming_error(qr_code_image, encode):
         QrCodePlugin().run(
             {"image": encode(qr_code_image("x")), "mime_type": "image/png", "options": {}}
         )
+
+
+@pytest.mark.parametrize("text", ["https://example.org/job/5", "https://example.org/job/54"])
+def test_codes_the_multi_code_reader_misses_are_still_read(
+    analyse, qr_plugin, qr_code_image, encode, text
+):
+    # OpenCV 4.14's detectAndDecodeMulti finds nothing in these clean codes of its own encoder.
+    result = analyse(qr_plugin, encode(qr_code_image(text)))
+
+    assert [code["text"] for code in result["codes"]] == [text]

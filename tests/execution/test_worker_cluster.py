@@ -1,0 +1,354 @@
+"""Async jobs on real django-q2 clusters: `manage.py qcluster` subprocesses on the test database.
+
+Every test is transactional: the rows (jobs, the broker's queue on the ORM broker) are committed,
+so the cluster's processes see them, and ``transaction.on_commit`` queues the task for real. The
+first two run on the embedded set-up (SQLite, ORM broker); the scaled one in `make test`'s second
+pass (PostgreSQL, Redis broker).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Schedule, Task
+from PIL import Image
+from rest_framework.test import APIClient
+
+from execution import tasks
+from execution.management.commands.ensure_schedules import SWEEP_NAME
+from execution.models import Job, JobStatus
+from execution.services.job_execution import RUN_JOB_TASK
+from registry.models import PluginRegistry
+from tests import images
+from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
+from tests.execution.cluster import QCluster, cluster_env, database_url, qcluster, wait_for
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("synced_registry"),
+]
+
+ANALYZE_ASYNC = "/v1/analyze-execution/async"
+# Small, so a lost task is offered again within the test; retry > timeout, as in production.
+Q_TIMEOUT = 5
+Q_RETRY = 8
+# Longer than Q_TIMEOUT, as the setting requires: no live job can be RUNNING for that long.
+LOST_JOB_AFTER_SECONDS = 6
+# django-q2's sentinel runs the scheduler every 30 s of guard cycles (not configurable).
+SCHEDULER_TICK_SECONDS = 30
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """The job images, shared by the test process (which stores them) and the clusters."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def start_cluster(
+    transactional_db: None, settings: Any, media_root: Path, tmp_path: Path
+) -> Iterator[Callable[..., QCluster]]:
+    """Starts clusters on the test database and broker. It depends on the database fixture, so
+    every cluster is stopped before the database is flushed."""
+    with ExitStack() as running:
+        log_paths: list[Path] = []
+
+        def start(*, workers: int, env: Mapping[str, str] | None = None) -> QCluster:
+            log_paths.append(tmp_path / f"qcluster-{len(log_paths)}.log")
+            print(f"qcluster log: {log_paths[-1]}")  # shown when the test fails
+            return running.enter_context(
+                qcluster(
+                    env=cluster_env(
+                        database_url=database_url(connection.settings_dict),
+                        media_root=media_root,
+                        var_dir=tmp_path / "var",
+                        secret_key=settings.SECRET_KEY,
+                        plugins=BUILTIN_PLUGINS + MISBEHAVING_PLUGINS,
+                        workers=workers,
+                        timeout=Q_TIMEOUT,
+                        retry=Q_RETRY,
+                        # The broker this process enqueues into: Redis when configured, else ORM.
+                        redis_url=settings.Q_CLUSTER.get("redis", ""),
+                        extra=env,
+                    ),
+                    log_path=log_paths[-1],
+                )
+            )
+
+        yield start
+
+
+def submit(client: APIClient, plugin: str, image: bytes, mime_type: str, **options: Any) -> str:
+    response = client.post(
+        ANALYZE_ASYNC,
+        {"plugin": plugin, "image": b64(image), "mime_type": mime_type, "options": options},
+        format="json",
+    )
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "PENDING"
+    assert response["Location"].endswith(f"/v1/analyze-execution/jobs/{body['job_id']}")
+    return body["job_id"]
+
+
+def status_of(job_id: str) -> str:
+    return Job.objects.values_list("status", flat=True).get(pk=job_id)
+
+
+def all_in(status: str, job_ids: list[str]) -> bool:
+    return Job.objects.filter(pk__in=job_ids, status=status).count() == len(job_ids)
+
+
+def worker_pid(job: Job) -> int:
+    """The pid of the process that ran the job; Job.worker is "host:pid"."""
+    host, _, pid = job.worker.rpartition(":")
+    assert host == socket.gethostname()
+    return int(pid)
+
+
+def success_counts() -> dict[str, int]:
+    return dict(PluginRegistry.objects.values_list("name", "success_count"))
+
+
+def success_jobs_per_plugin() -> Counter[str]:
+    return Counter(Job.objects.filter(status=JobStatus.SUCCESS).values_list("plugin", flat=True))
+
+
+def wait_until_overdue(job_id: str) -> None:
+    """Until the job has been RUNNING longer than LOST_JOB_AFTER_SECONDS."""
+    started_at = Job.objects.get(pk=job_id).started_at
+    wait_for(
+        lambda: (timezone.now() - started_at).total_seconds() > LOST_JOB_AFTER_SECONDS,
+        timeout=LOST_JOB_AFTER_SECONDS + 1,
+        interval=0.1,
+        what="the job to be overdue",
+    )
+
+
+def swept(report: dict[str, Any]) -> dict[str, Any]:
+    """What the sweep did about lost jobs and their images (it also purges other things)."""
+    return {key: report[key] for key in ("worker_lost", "images_purged")}
+
+
+def stored_images(media_root: Path) -> list[str]:
+    folder = media_root / "jobs"
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+# --- One cluster on the embedded set-up (SQLite, ORM broker) ------------------------------
+
+
+def test_jobs_go_pending_running_success_on_a_real_cluster(
+    api_client: APIClient, start_cluster: Callable[..., QCluster], media_root: Path
+) -> None:
+    cluster = start_cluster(workers=2)
+
+    slow = submit(api_client, "test-sleeps", images.small_png(), "image/png", seconds=1)
+    faces = submit(api_client, "face-detection", images.astronaut_jpeg(), "image/jpeg")
+
+    # A second of sleep: time to see it RUNNING, its image still waiting in storage.
+    wait_for(lambda: status_of(slow) == JobStatus.RUNNING, timeout=15, what="RUNNING")
+    running = Job.objects.get(pk=slow)
+    assert running.started_at is not None
+    assert running.finished_at is None
+    assert worker_pid(running) in cluster.worker_pids()
+    assert (media_root / running.image.name).is_file()
+
+    wait_for(lambda: all_in(JobStatus.SUCCESS, [slow, faces]), timeout=30, what="SUCCESS")
+
+    for job_id in (slow, faces):
+        job = Job.objects.get(pk=job_id)
+        assert job.started_at is not None
+        assert job.finished_at is not None
+        assert job.started_at <= job.finished_at
+        assert worker_pid(job) in cluster.worker_pids()
+        assert job.image.name == ""
+        assert job.error is None
+        detail = api_client.get(f"/v1/analyze-execution/jobs/{job_id}").json()
+        assert (detail["status"], detail["error"]) == ("SUCCESS", None)
+    # A finished job's image is removed from storage.
+    assert stored_images(media_root) == []
+
+    assert api_client.get(f"/v1/analyze-execution/jobs/{slow}/result").json()["result"] == {
+        "slept": 1
+    }
+    face_result = api_client.get(f"/v1/analyze-execution/jobs/{faces}/result").json()["result"]
+    assert face_result["count"] == 1
+    counts = success_counts()
+    assert (counts["test-sleeps"], counts["face-detection"]) == (1, 1)
+
+
+def test_a_killed_worker_loses_only_its_job_and_the_sweep_fails_it(
+    api_client: APIClient,
+    start_cluster: Callable[..., QCluster],
+    media_root: Path,
+    settings: Any,
+) -> None:
+    settings.EXECUTION = {**settings.EXECUTION, "LOST_JOB_AFTER_SECONDS": LOST_JOB_AFTER_SECONDS}
+    # One worker: whatever runs after the kill can only run on the worker the guard respawned.
+    cluster = start_cluster(
+        workers=1, env={"EXECUTION_LOST_JOB_AFTER_SECONDS": str(LOST_JOB_AFTER_SECONDS)}
+    )
+    (first_worker,) = cluster.worker_pids()
+
+    # It would sleep past Q_TIMEOUT; its worker is killed long before.
+    lost = submit(api_client, "test-sleeps", images.small_png(), "image/png", seconds=30)
+    wait_for(lambda: status_of(lost) == JobStatus.RUNNING, timeout=15, what="RUNNING")
+    assert worker_pid(Job.objects.get(pk=lost)) == first_worker
+    # Queued behind the busy worker.
+    quick = [
+        submit(api_client, plugin, images.small_png(), "image/png")
+        for plugin in ("image-metadata", "test-echo", "image-metadata", "test-echo")
+    ]
+
+    os.kill(first_worker, signal.SIGKILL)
+
+    wait_for(lambda: all_in(JobStatus.SUCCESS, quick), timeout=30, what="the quick jobs")
+    (respawned,) = cluster.worker_pids()
+    assert respawned != first_worker
+    assert {worker_pid(job) for job in Job.objects.filter(pk__in=quick)} == {respawned}
+    # Nobody can finish a job whose worker died: it stays RUNNING until the sweep.
+    assert status_of(lost) == JobStatus.RUNNING
+
+    # The sweep as the cluster runs it, from this process, once the job is overdue.
+    wait_until_overdue(lost)
+    assert swept(tasks.sweep()) == {"worker_lost": [lost], "images_purged": 0}
+    job = Job.objects.get(pk=lost)
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "WORKER_LOST")
+    assert job.error["error"]["code"] == "WORKER_LOST"
+    assert job.error["error"]["plugin"] == "test-sleeps"
+    assert job.error_traceback == f"No result from worker {job.worker}."
+    assert job.finished_at is not None
+    # A failed job keeps its image for the retention period.
+    assert (media_root / job.image.name).is_file()
+
+    # The scheduled sweep on the cluster: a second job loses its worker the same way.
+    lost_too = submit(api_client, "test-sleeps", images.small_png(), "image/png", seconds=30)
+    wait_for(lambda: status_of(lost_too) == JobStatus.RUNNING, timeout=15, what="RUNNING")
+    os.kill(worker_pid(Job.objects.get(pk=lost_too)), signal.SIGKILL)
+    # Scheduled only once the job is overdue, so the sweep's first run finds it.
+    wait_until_overdue(lost_too)
+    call_command("ensure_schedules")
+    Schedule.objects.filter(name=SWEEP_NAME).update(next_run=timezone.now() - timedelta(minutes=1))
+    # The task's record, which the monitor saves after the sweep has done its work.
+    (sweep,) = wait_for(
+        lambda: Task.objects.filter(func="execution.tasks.sweep"),
+        timeout=2 * SCHEDULER_TICK_SECONDS + 10,
+        interval=0.2,
+        what="the scheduled sweep",
+    )
+    job = Job.objects.get(pk=lost_too)
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "WORKER_LOST")
+    assert (sweep.success, sweep.group) == (True, SWEEP_NAME)
+    assert swept(sweep.result) == {"worker_lost": [lost_too], "images_purged": 0}
+    assert Schedule.objects.get(name=SWEEP_NAME).next_run > timezone.now()
+
+    # The broker offers a lost task again after Q_RETRY; the worker refuses to run it twice.
+    # (Successful run_job tasks leave no django-q2 record: the Job row is the record.)
+    wait_for(
+        lambda: all(f"Skipping job {job_id}: " in cluster.log() for job_id in (lost, lost_too)),
+        timeout=Q_RETRY + 5,
+        what="the redelivered tasks",
+    )
+
+    assert Job.objects.filter(status=JobStatus.RUNNING).count() == 0
+    assert Counter(Job.objects.values_list("status", flat=True)) == {"SUCCESS": 4, "FAILED": 2}
+    # No success counted for the lost runs, and each success counted once.
+    counts = success_counts()
+    assert counts["test-sleeps"] == 0
+    assert success_jobs_per_plugin() == {"image-metadata": 2, "test-echo": 2}
+    assert (counts["image-metadata"], counts["test-echo"]) == (2, 2)
+
+
+# --- Two clusters on the scaled set-up (PostgreSQL, Redis broker) -------------------------
+
+SHARES = {"image-metadata": 140, "qr-code": 40, "face-detection": 20}
+# The text tests/execution/test_api.py reads too. Not one text per job: OpenCV 4.14's
+# detectAndDecodeMulti, which the plugin uses, misses about 1 clean code in 13 (a plugin matter).
+QR_TEXT = "https://example.org/job/42"
+
+
+def sized_png(number: int) -> tuple[bytes, tuple[int, int]]:
+    """A tiny PNG whose size is unique to ``number`` (< 200): each result names its own job."""
+    size = (8 + number % 50, 6 + number // 50)
+    return images.encode(Image.new("RGB", size, (200, 30, 30))), size
+
+
+@pytest.mark.scaled
+def test_two_clusters_share_200_jobs_and_run_each_once(
+    api_client: APIClient, start_cluster: Callable[..., QCluster], media_root: Path
+) -> None:
+    assert connection.vendor == "postgresql"
+    broker = get_broker()
+    assert type(broker).__name__ == "Redis"
+    broker.delete_queue()  # nothing left over from another run
+    counts_before = success_counts()
+    clusters = [start_cluster(workers=2), start_cluster(workers=2)]
+
+    jobs: dict[str, str] = {}
+    sizes: dict[str, tuple[int, int]] = {}
+    for number in range(sum(SHARES.values())):
+        # Interleaved, so every plugin's jobs are spread over the whole run.
+        size = None
+        if number % 10 == 0:
+            plugin, image, mime_type = "face-detection", images.astronaut_jpeg(), "image/jpeg"
+        elif number % 5 == 1:
+            plugin, image, mime_type = "qr-code", images.qr_code_png(QR_TEXT), "image/png"
+        else:
+            (image, size), plugin, mime_type = sized_png(number), "image-metadata", "image/png"
+        job_id = submit(api_client, plugin, image, mime_type)
+        jobs[job_id] = plugin
+        if size:
+            sizes[job_id] = size
+    assert Counter(jobs.values()) == SHARES
+
+    wait_for(
+        lambda: not Job.objects.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING]).exists(),
+        timeout=90,
+        interval=0.2,
+        what="200 jobs to finish",
+    )
+    assert Counter(Job.objects.values_list("status", flat=True)) == {"SUCCESS": 200}
+
+    # Each job ran once: counted once for its plugin, and one run_job task per job, which ran it.
+    counts = success_counts()
+    assert {name: counts[name] - counts_before[name] for name in SHARES} == SHARES
+    assert success_jobs_per_plugin() == SHARES
+    assert set(PluginRegistry.objects.values_list("error_count", flat=True)) == {0}
+    # No failed task either: django-q2 keeps those, and there are none.
+    assert not Task.objects.filter(func=RUN_JOB_TASK).exists()
+
+    results = {str(pk): result for pk, result in Job.objects.values_list("id", "result")}
+    for job_id, plugin in jobs.items():
+        if plugin == "face-detection":
+            assert results[job_id]["count"] == 1
+        elif plugin == "qr-code":
+            assert [code["text"] for code in results[job_id]["codes"]] == [QR_TEXT]
+        else:
+            result = results[job_id]
+            assert (result["format"], result["width"], result["height"]) == ("PNG", *sizes[job_id])
+    assert stored_images(media_root) == []
+
+    # Both clusters took work, and every job ran on a worker of one of them.
+    pids = Counter(worker_pid(job) for job in Job.objects.all())
+    per_cluster = [
+        sum(count for pid, count in pids.items() if pid in cluster.announced_worker_pids())
+        for cluster in clusters
+    ]
+    assert sum(per_cluster) == 200
+    assert all(share > 0 for share in per_cluster), per_cluster
+    assert broker.queue_size() == 0
