@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from execution.models import FailedJob, Job, JobStatus
-from registry.admin import format_ms
+from registry.display import format_ms
 
 
 class JobAdmin(admin.ModelAdmin):

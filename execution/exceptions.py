@@ -46,7 +46,7 @@ class InputValidationError(ExecutionFailure):
 
 class RequestInvalid(InputValidationError):
     code = "REQUEST_INVALID"
-    default_message = "The request body does not have the expected fields and types."
+    default_message = "The request does not have the expected fields and types."
 
 
 class ImageMissing(InputValidationError):

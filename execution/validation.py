@@ -135,10 +135,8 @@ def decode_image(
                 details={"reason": str(error)},
             ) from error
     else:
-        raise exceptions.RequestInvalid(
-            "The image must be a base64 string or an uploaded file.",
-            details={"field": "image", "received_type": type(image).__name__},
-        )
+        message = "The image must be a base64 string or an uploaded file."
+        raise exceptions.RequestInvalid(message, details={"fields": {"image": [message]}})
     if not data:
         raise exceptions.ImageEmpty()
     if len(data) > max_bytes:
@@ -159,9 +157,8 @@ def check_mime_type(declared: str | None, data: bytes, *, accepted: list[str]) -
     if declared is None or not str(declared).strip():
         raise exceptions.MimeTypeMissing()
     if not isinstance(declared, str):
-        raise exceptions.RequestInvalid(
-            "mime_type must be a string.", details={"field": "mime_type"}
-        )
+        message = "mime_type must be a string."
+        raise exceptions.RequestInvalid(message, details={"fields": {"mime_type": [message]}})
     mime_type = normalize_mime_type(declared)
     if mime_type not in accepted:
         shown = storable_text(mime_type, limit=100)

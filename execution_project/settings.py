@@ -252,14 +252,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Per token (a token is a user) and, before authentication succeeds, per address.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
-    ],
+    # Per token (a token is a user); failed authentications per address, checked before
+    # authentication (execution.api.throttling), so guessing tokens is slow too.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("THROTTLE_USER_RATE", "600/minute"),
-        "anon": os.environ.get("THROTTLE_ANON_RATE", "60/minute"),
+        "failed_auth": os.environ.get("THROTTLE_FAILED_AUTH_RATE", "30/minute"),
     },
     # Behind a proxy, set to the number of proxies so throttling sees the client's address.
     "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if "NUM_PROXIES" in os.environ else None,

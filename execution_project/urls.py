@@ -15,5 +15,6 @@ urlpatterns = [
 ]
 
 # Unmatched paths and crashes answer with the error envelope under /v1.
+handler400 = "execution.api.views.bad_request"
 handler404 = "execution.api.views.not_found"
 handler500 = "execution.api.views.server_error"

@@ -5,13 +5,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from registry import services
+from registry.display import format_ms
 from registry.models import PluginRegistry
-
-
-def format_ms(value: float | None) -> str:
-    """Milliseconds as operators read them: one decimal, a dash for never."""
-    return "—" if value is None else f"{value:.1f}"
-
 
 METRIC_FIELDS = (
     "success_count",

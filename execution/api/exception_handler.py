@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -37,7 +37,11 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         exc = drf_exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = exceptions.RequestTooLarge()
-    elif isinstance(exc, UnreadablePostError):
+    elif isinstance(exc, SuspiciousOperation):
+        # Django's own limits on a form (too many fields or files) and other refused input.
+        exc = exceptions.RequestInvalid(f"The request was refused: {exc}")
+    elif isinstance(exc, UnreadablePostError | RecursionError):
+        # RecursionError: JSON nested deeper than the parser can follow.
         exc = drf_exceptions.ParseError("The request body could not be read.")
 
     if isinstance(exc, exceptions.ExecutionFailure):
@@ -48,8 +52,10 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
             headers["WWW-Authenticate"] = auth_header
         if wait := getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(wait) + 1)
-    elif isinstance(exc, DatabaseError):
-        logger.exception("Database error while serving %s", context.get("request"))
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database is unreachable or went away: worth a retry. Other database errors are
+        # faults of ours that a retry would not mend.
+        logger.exception("Database unavailable while serving %s", context.get("request"))
         failure = exceptions.ServiceUnavailable()
     else:
         logger.exception("Unhandled error while serving %s", context.get("request"))

@@ -15,8 +15,6 @@ from execution.conf import execution_settings
 
 
 class _Limited(FileUploadHandler):
-    received = 0
-
     def receive_data_chunk(self, raw_data: bytes, start: int) -> Any:
         # Django gives no limit for file parts; a chunked upload would otherwise fill the disk.
         limit = execution_settings.MAX_REQUEST_BYTES

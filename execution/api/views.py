@@ -4,9 +4,12 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found as django_page_not_found
+from django.views.defaults import server_error as django_server_error
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions as drf_exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,9 +31,26 @@ from execution.api.serializers import (
     PluginSerializer,
     SyncResultSerializer,
 )
+from execution.api.throttling import FailedAuthenticationThrottle
 from execution.models import Job, JobStatus
 from execution.services import AnalysisExecutionService
 from registry import selectors as registry_selectors
+
+
+class ApiView(APIView):
+    """Every /v1 view: refuses an address that keeps failing to authenticate, before it tries
+    again, and counts each failure."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if wait := FailedAuthenticationThrottle().seconds_blocked(request, self):
+            raise drf_exceptions.Throttled(wait)
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+            FailedAuthenticationThrottle().record_failure(self.request, self)
+        return super().handle_exception(exc)
+
 
 ANALYZE_REQUEST = {
     "application/json": AnalyzeRequestSerializer,
@@ -38,7 +58,7 @@ ANALYZE_REQUEST = {
 }
 
 
-class AnalyzeExecutionView(APIView):
+class AnalyzeExecutionView(ApiView):
     @extend_schema(
         operation_id="analyze_execution",
         summary="Run one plugin on one image now",
@@ -58,7 +78,7 @@ class AnalyzeExecutionView(APIView):
         return Response(SyncResultSerializer(job).data)
 
 
-class AnalyzeExecutionAsyncView(APIView):
+class AnalyzeExecutionAsyncView(ApiView):
     @extend_schema(
         operation_id="analyze_execution_async",
         summary="Accept a job for a worker",
@@ -98,7 +118,7 @@ class JobPagination(PageNumberPagination):
         return "invalid"  # the paginator refuses it: 404 "Invalid page."
 
 
-class JobListView(APIView):
+class JobListView(ApiView):
     @extend_schema(
         operation_id="jobs_list",
         summary="Jobs, newest first",
@@ -130,7 +150,7 @@ def _job_or_404(request: Request, job_id: str) -> Job:
     return job
 
 
-class JobDetailView(APIView):
+class JobDetailView(ApiView):
     @extend_schema(
         operation_id="jobs_retrieve",
         summary="One job",
@@ -150,7 +170,7 @@ class JobDetailView(APIView):
         return Response(JobSerializer(job).data)
 
 
-class JobResultView(APIView):
+class JobResultView(ApiView):
     @extend_schema(
         operation_id="jobs_result",
         summary="The result, or the error, of a finished job",
@@ -168,7 +188,7 @@ class JobResultView(APIView):
         return Response(JobResultSerializer(job).data)
 
 
-class PluginListView(APIView):
+class PluginListView(ApiView):
     @extend_schema(
         operation_id="plugins_list",
         summary="Plugins with state, reason, schemas and metrics",
@@ -178,7 +198,7 @@ class PluginListView(APIView):
         return Response(PluginSerializer(registry_selectors.plugin_list(), many=True).data)
 
 
-class PluginDetailView(APIView):
+class PluginDetailView(ApiView):
     @extend_schema(
         operation_id="plugins_retrieve",
         summary="One plugin",
@@ -201,5 +221,14 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     )
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 (a bad Host header, a refused upload) outside any view."""
+    if not request.path.startswith(API_PREFIX):
+        return django_bad_request(request, exception or Exception())
+    return envelope_response(exceptions.RequestInvalid("The request was refused."))
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    if not request.path.startswith(API_PREFIX):
+        return django_server_error(request)
     return envelope_response(exceptions.InternalError())

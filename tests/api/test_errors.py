@@ -653,3 +653,54 @@ def test_an_unreachable_database_is_503(user: Any, method: str, path: str) -> No
     error = envelope(response, 503, "SERVICE_UNAVAILABLE")
     assert error["type"] == "ExecutionError"
     assert client.get("/v1/plugins").status_code == 200
+
+
+def test_json_nested_past_the_parsers_depth_is_a_parse_error(api_client: Any) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = api_client.post(ANALYZE, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "PARSE_ERROR"
+
+
+def test_a_form_with_more_fields_than_django_allows_is_refused(api_client: Any) -> None:
+    fields = {f"field{number}": "x" for number in range(1500)}  # Django allows 1000
+
+    response = api_client.post(ANALYZE, {"plugin": "ocr", **fields}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "REQUEST_INVALID"
+
+
+def test_an_address_that_keeps_failing_to_authenticate_is_throttled(
+    monkeypatch: Any, user: Any
+) -> None:
+    """Guessing tokens: after the allowed failures, even a valid token from that address waits."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from execution.api.throttling import FailedAuthenticationThrottle
+
+    monkeypatch.setattr(FailedAuthenticationThrottle, "THROTTLE_RATES", {"failed_auth": "3/minute"})
+    guesser = APIClient()
+    guesser.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    statuses = [guesser.get("/v1/plugins").status_code for _ in range(4)]
+
+    assert statuses == [401, 401, 401, 429]
+    blocked = guesser.get("/v1/plugins")
+    assert blocked.json()["error"]["code"] == "THROTTLED"
+    assert int(blocked["Retry-After"]) > 0
+    honest = APIClient()
+    honest.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert honest.get("/v1/plugins").status_code == 429  # same address
+
+
+def test_a_request_for_a_host_we_do_not_serve_is_an_envelope_under_v1(api_client: Any) -> None:
+    response = api_client.get("/v1/plugins", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "REQUEST_INVALID"
+    assert api_client.get("/admin/", HTTP_HOST="evil.example")["Content-Type"].startswith(
+        "text/html"
+    )

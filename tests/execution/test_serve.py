@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -46,6 +47,7 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so a failed test can kill it all
     )
     try:
         deadline = time.monotonic() + 60
@@ -67,5 +69,5 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None
         assert alive == []
         assert status_of(f"http://127.0.0.1:{port}/v1/plugins") is None
     finally:
-        if serve.poll() is None:
-            serve.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(serve.pid, signal.SIGKILL)

@@ -4,11 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from registry.display import format_ms
 from registry.selectors import plugin_list
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
 
 
 class Command(BaseCommand):
@@ -22,6 +19,6 @@ class Command(BaseCommand):
         for plugin in plugin_list():
             self.stdout.write(
                 f"{plugin.name:<20} {plugin.state:<12} {plugin.success_count:>7} "
-                f"{plugin.error_count:>7} {_ms(plugin.avg_execution_time_ms):>9} "  # type: ignore[attr-defined]
-                f"{_ms(plugin.last_execution_time_ms):>9}  {plugin.reason}"
+                f"{plugin.error_count:>7} {format_ms(plugin.avg_execution_time_ms):>9} "  # type: ignore[attr-defined]
+                f"{format_ms(plugin.last_execution_time_ms):>9}  {plugin.reason}"
             )
