@@ -19,8 +19,8 @@ def envelope_response(failure: exceptions.ExecutionFailure) -> JsonResponse:
 class RequestSizeLimitMiddleware:
     """Refuse an API body whose declared length is over the limit, before reading a byte of it.
 
-    Bodies without a Content-Length (chunked) are counted as they stream in, by Django's
-    DATA_UPLOAD_MAX_MEMORY_SIZE and our upload handlers.
+    Django reads no more of a body than its declared length, so this bounds every body; the
+    upload handlers and DATA_UPLOAD_MAX_MEMORY_SIZE are a second line behind it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
