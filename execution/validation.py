@@ -65,16 +65,27 @@ class ValidatedInput:
     sha256: str
 
 
-def unstorable(value: Any) -> bool:
-    """Text no database stores: NUL (PostgreSQL refuses it in text and jsonb) and lone surrogates
-    (not UTF-8). JSON allows both, so clients and plugins can send them."""
+def unstorable_reason(value: Any) -> str | None:
+    """What in ``value`` no JSON database column holds, or None: NUL characters (PostgreSQL
+    refuses them in text and jsonb), unpaired surrogates (not UTF-8), NaN and infinities (JSON
+    text 1e999 parses to infinity). Clients and plugins can send all of them."""
     if isinstance(value, str):
-        return "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value)
-    if isinstance(value, dict):
-        return any(unstorable(key) or unstorable(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(unstorable(item) for item in value)
-    return False
+        if "\x00" in value:
+            return "NUL characters"
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            return "unpaired surrogate characters"
+    elif isinstance(value, float) and not math.isfinite(value):
+        return "NaN or infinite numbers"
+    elif isinstance(value, dict | list | tuple):
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        for item in items:
+            if found := unstorable_reason(item):
+                return found
+    return None
+
+
+def unstorable(value: Any) -> bool:
+    return unstorable_reason(value) is not None
 
 
 def storable_text(value: Any, *, limit: int) -> str:
@@ -210,10 +221,8 @@ def check_options(options: Any, schema: dict[str, Any] | None) -> dict[str, Any]
         raise exceptions.OptionsInvalid(
             "options must be a JSON object.", details={"received_type": type(options).__name__}
         )
-    if unstorable(options):
-        raise exceptions.OptionsInvalid(
-            "options must not contain NUL characters or lone surrogates."
-        )
+    if reason := unstorable_reason(options):
+        raise exceptions.OptionsInvalid(f"options must not contain {reason}.")
     if schema is not None and (errors := _schema_errors(schema, options)):
         raise exceptions.OptionsInvalid(details={"errors": errors})
     return options
@@ -253,8 +262,8 @@ def validate_output(result: Any, schema: dict[str, Any] | None) -> dict[str, Any
         json.dumps(result, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise exceptions.OutputNotJson(details={"reason": str(error)}) from error
-    if unstorable(result):
-        raise exceptions.OutputNotJson(details={"reason": "NUL characters or lone surrogates"})
+    if reason := unstorable_reason(result):
+        raise exceptions.OutputNotJson(details={"reason": reason})
     if schema is not None and (errors := _schema_errors(schema, result)):
         raise exceptions.OutputSchemaMismatch(details={"errors": errors})
     return result

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -9,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from execution.models import Job, JobStatus
-from execution.validation import ExecutionRequest
+from execution.validation import ExecutionRequest, unstorable_reason
 from registry.models import PluginRegistry
 
 
@@ -47,7 +46,7 @@ class OptionsField(serializers.Field):
                 data = json.loads(data) if data.strip() else {}
             except json.JSONDecodeError:
                 return data
-        if unstorable := _unstorable_in_json(data):
+        if unstorable := unstorable_reason(data):
             # The options are stored with the job, and a JSON column refuses these (PostgreSQL's
             # jsonb among them): refuse them here, as a client error, not as a database failure.
             raise serializers.ValidationError(f"options must not contain {unstorable}.")
@@ -55,24 +54,6 @@ class OptionsField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
-
-
-def _unstorable_in_json(value: Any) -> str | None:
-    """What in ``value`` a JSON database column cannot hold: NUL characters, unpaired surrogates
-    (JSON text "\\ud800"), and NaN or infinite numbers (JSON text 1e999 parses to infinity)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "NUL characters"
-        if any("\ud800" <= char <= "\udfff" for char in value):
-            return "unpaired surrogate characters"
-    elif isinstance(value, float) and not math.isfinite(value):
-        return "NaN or infinite numbers"
-    elif isinstance(value, dict | list):
-        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-        for item in items:
-            if found := _unstorable_in_json(item):
-                return found
-    return None
 
 
 class AnalyzeRequestSerializer(serializers.Serializer):
