@@ -87,8 +87,10 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    """Throttle counters live in the shared cache; each test starts with none."""
+def _fresh_cache(settings: Any) -> None:
+    """Throttle counters live in the cache: each test gets its own, empty, in this process (the
+    configured one is shared with any server running from this checkout)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     from django.core.cache import cache
 
     cache.clear()
