@@ -34,6 +34,7 @@ from execution.api.serializers import (
 from execution.api.throttling import FailedAuthenticationThrottle
 from execution.models import Job, JobStatus
 from execution.services import AnalysisExecutionService
+from execution.validation import ExecutionRequest
 from registry import selectors as registry_selectors
 
 
@@ -58,6 +59,17 @@ ANALYZE_REQUEST = {
 }
 
 
+def _execution_request(request: Request) -> ExecutionRequest:
+    serializer = AnalyzeRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.to_execution_request()
+
+
+def _failed_job_response(job: Job) -> Response:
+    """A job that failed answers with its stored envelope and the status of its code."""
+    return Response(job.error, status=exceptions.status_for_code(job.error_code))
+
+
 class AnalyzeExecutionView(ApiView):
     @extend_schema(
         operation_id="analyze_execution",
@@ -68,13 +80,11 @@ class AnalyzeExecutionView(ApiView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        serializer = AnalyzeRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
         job = AnalysisExecutionService().execute(
-            request=serializer.to_execution_request(), user=request.user
+            request=_execution_request(request), user=request.user
         )
         if job.status != JobStatus.SUCCESS:
-            return Response(job.error, status=exceptions.status_for_code(job.error_code))
+            return _failed_job_response(job)
         return Response(SyncResultSerializer(job).data)
 
 
@@ -89,13 +99,11 @@ class AnalyzeExecutionAsyncView(ApiView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        serializer = AnalyzeRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
         job = AnalysisExecutionService().submit(
-            request=serializer.to_execution_request(), user=request.user
+            request=_execution_request(request), user=request.user
         )
         if job.status == JobStatus.FAILED:
-            return Response(job.error, status=exceptions.status_for_code(job.error_code))
+            return _failed_job_response(job)
         location = reverse("job-detail", kwargs={"job_id": str(job.pk)})
         return Response(
             AcceptedJobSerializer(job).data,
