@@ -62,7 +62,7 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None
         # Unauthenticated, so the envelope's 401: the whole Django stack answered.
         assert status_of(f"http://127.0.0.1:{port}/v1/plugins") == 401
 
-        serve.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
 
         assert serve.wait(timeout=30) == 0
         _, alive = psutil.wait_procs(children, timeout=10)

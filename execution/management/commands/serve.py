@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -39,7 +41,12 @@ class Command(BaseCommand):
             ],
             "worker": [sys.executable, "manage.py", "qcluster"],
         }
-        processes = {name: subprocess.Popen(command) for name, command in commands.items()}
+        # Each in its own process group: a terminal's Ctrl-C reaches only us, and we stop each
+        # group whole, workers and all, instead of racing the signal to half of them.
+        processes = {
+            name: subprocess.Popen(command, start_new_session=True)
+            for name, command in commands.items()
+        }
         self.stdout.write(f"Serving on http://{bind}/ with a qcluster worker. Ctrl-C stops both.")
 
         def stop(*_: Any) -> None:
@@ -57,10 +64,14 @@ class Command(BaseCommand):
             pass
         finally:
             for process in processes.values():
-                if process.poll() is None:
-                    process.terminate()
+                _signal_group(process, signal.SIGTERM)
             for process in processes.values():
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                # Whatever the graceful stop left behind (a worker stuck in a task) goes too.
+                _signal_group(process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
