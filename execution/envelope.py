@@ -39,7 +39,7 @@ def build_envelope(
             "message": _storable(failure.message),
             "details": _storable(failure.details),
             "plugin": failure.plugin or plugin,
-            "job_id": str(job_id) if job_id else None,
+            "job_id": str(job_id or failure.job_id or "") or None,
             "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
     }

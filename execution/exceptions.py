@@ -23,11 +23,13 @@ class ExecutionFailure(Exception):
         *,
         details: dict[str, Any] | None = None,
         plugin: str | None = None,
+        job_id: str | None = None,
         status_code: int | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.details = details or {}
         self.plugin = plugin
+        self.job_id = job_id
         if status_code is not None:
             # The same failure can answer differently by context: an unknown plugin fails an
             # execution (400) but is simply not there for GET /v1/plugins/{name} (404).

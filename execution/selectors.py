@@ -20,7 +20,7 @@ def job_get(*, job_id: str, user: Any) -> Job | None:
 def job_list(*, user: Any, plugin: str | None = None, status: str | None = None) -> JobQuerySet:
     jobs = Job.objects.visible_to(user).order_by("-created_at")
     if plugin:
-        jobs = jobs.filter(plugin=plugin)
+        jobs = jobs.filter(plugin__iexact=plugin)
     if status:
         jobs = jobs.filter(status=status.upper())
     return jobs

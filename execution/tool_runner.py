@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+
 from execution import exceptions
 from execution.envelope import build_envelope
 from execution.validation import ExecutionRequest, validate_input, validate_output
@@ -80,8 +82,14 @@ class ToolRunner:
             outcome.error = build_envelope(
                 failure, job_id=job_id, plugin=plugin.name, cause=failure.__cause__
             )
+        except (OperationalError, InterfaceError) as error:
+            # The database went away around the run (or stayed locked): a retry may succeed.
+            logger.exception("Database unavailable executing plugin %r", plugin.name)
+            outcome.error = build_envelope(
+                exceptions.ServiceUnavailable(), job_id=job_id, plugin=plugin.name, cause=error
+            )
         except Exception as error:
-            # A fault of ours, not of the plugin or the input: still an envelope, never a 500.
+            # A fault of ours, not of the plugin or the input: still an envelope.
             logger.exception("Unexpected error executing plugin %r", plugin.name)
             outcome.error = build_envelope(
                 exceptions.InternalError(), job_id=job_id, plugin=plugin.name, cause=error

@@ -259,8 +259,9 @@ REST_FRAMEWORK = {
         "user": os.environ.get("THROTTLE_USER_RATE", "600/minute"),
         "failed_auth": os.environ.get("THROTTLE_FAILED_AUTH_RATE", "30/minute"),
     },
-    # Behind a proxy, set to the number of proxies so throttling sees the client's address.
-    "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if "NUM_PROXIES" in os.environ else None,
+    # 0 trusts no X-Forwarded-For (a client could send any): throttling counts REMOTE_ADDR.
+    # Behind proxies, set the number of them so it counts the client's address instead.
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", 0)),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -507,6 +507,16 @@ class Module:
             return values.pop() if len(values) == 1 else None
         return None
 
+    def assigned(self, expr: ast.AST, scope: Scope) -> list[tuple[ast.expr, Scope]]:
+        """The values a name is assigned (``=``, annotated ``=``, walrus), each with its scope."""
+        if not isinstance(expr, ast.Name):
+            return []
+        return [
+            (binding.value, binding.scope)
+            for binding in self.lookup(expr.id, scope) or []
+            if binding.kind in (ASSIGN, ANN) and binding.value is not None
+        ]
+
     # Structure ----------------------------------------------------------------------------
 
     def enclosing(self, node: ast.AST, kinds: tuple[type[ast.AST], ...]) -> ast.AST | None:
@@ -1021,11 +1031,19 @@ class LifecycleVisitor(RuleVisitor):
     """EXE004: plugin states and job statuses are written, compared and defined only as members
     of PluginState / JobStatus, never as raw strings."""
 
+    def __init__(self, rule: Rule, module: Module, project: Project) -> None:
+        super().__init__(rule, module, project)
+        self.unpacked: set[ast.Dict] = set()  # dicts unpacked into a call: f(**{...})
+        self.reported: set[ast.AST] = set()  # a literal reached twice is reported once
+
     def literals(self, expr: ast.AST | None, enum: str) -> None:
         elements = expr.elts if isinstance(expr, ast.Tuple | ast.List | ast.Set) else [expr]
         members = ENUMS[enum]
         for element in elements:
+            if element in self.reported:
+                continue
             if isinstance(element, ast.Constant) and isinstance(element.value, str):
+                self.reported.add(element)
                 value = element.value
                 if value.upper() in members:
                     detail = f"raw literal {value!r}: use {enum}.{value.upper()}"
@@ -1037,6 +1055,12 @@ class LifecycleVisitor(RuleVisitor):
         kind = _field_kind(node.arg or "")
         if kind:
             self.literals(node.value, FIELD_ENUMS[kind])
+        elif node.arg is None:  # f(**{"status": "DONE"}) is f(status="DONE")
+            if isinstance(node.value, ast.Dict):
+                self.unpacked.add(node.value)
+            for value, _ in self.module.assigned(node.value, self.scope(node.value)):
+                if isinstance(value, ast.Dict):  # values = {...}; f(**values)
+                    self.dict_slots(value, unpacked=True)
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign | ast.AnnAssign) -> None:
@@ -1064,11 +1088,17 @@ class LifecycleVisitor(RuleVisitor):
         self.generic_visit(node)
 
     def visit_Dict(self, node: ast.Dict) -> None:
-        for key, value in zip(node.keys, node.values, strict=True):
-            # Only "state" keys: {"status": "ok"} is everyday HTTP JSON, not a job status.
-            if isinstance(key, ast.Constant) and _field_kind(str(key.value)) == "state":
-                self.literals(value, "PluginState")
+        self.dict_slots(node, unpacked=node in self.unpacked)
         self.generic_visit(node)
+
+    def dict_slots(self, node: ast.Dict, *, unpacked: bool) -> None:
+        """Keys "state" always; keys "status" only when the dict is unpacked into a call, where
+        each key is a keyword: {"status": "ok"} is everyday HTTP JSON, not a job status."""
+        for key, value in zip(node.keys, node.values, strict=True):
+            name = self.module.const_str(key, self.scope(key)) if key is not None else None
+            kind = _field_kind(name or "")
+            if kind == "state" or (kind and unpacked):
+                self.literals(value, FIELD_ENUMS[kind])
 
     def visit_Match(self, node: ast.Match) -> None:
         kind = _field_kind(_target_name(node.subject))
@@ -1084,7 +1114,27 @@ class LifecycleVisitor(RuleVisitor):
         if enum in ENUMS:
             for argument in node.args:
                 self.literals(argument, enum)
+        slot = self.setattr_slot(node)
+        if slot is not None:  # setattr(job, "status", "DONE") is job.status = "DONE"
+            name = self.module.const_str(slot[0], self.scope(node))
+            kind = _field_kind(name or "")
+            if kind:
+                self.literals(slot[1], FIELD_ENUMS[kind])
         self.generic_visit(node)
+
+    def setattr_slot(self, node: ast.Call) -> tuple[ast.expr, ast.expr] | None:
+        """The (name, value) of ``setattr(obj, name, value)``, ``object.__setattr__(obj, name,
+        value)`` and ``obj.__setattr__(name, value)``."""
+        args = node.args
+        if any(isinstance(argument, ast.Starred) for argument in args):
+            return None
+        function = self.module.qualified(node.func, self.scope(node))
+        if len(args) == 3 and function == "builtins.setattr":
+            return args[1], args[2]
+        dunder = isinstance(node.func, ast.Attribute) and node.func.attr == "__setattr__"
+        if dunder and len(args) in (2, 3):
+            return args[-2], args[-1]
+        return None
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         enum = _terminal(node.value)
@@ -1126,36 +1176,71 @@ class LifecycleVisitor(RuleVisitor):
                 self.report(statement, f"PluginState stores {stored!r}, which is not a state")
 
 
-SILENT = (ast.Pass, ast.Continue, ast.Break)
+BROAD = frozenset({"builtins.Exception", "builtins.BaseException"})
+SUPPRESS = "contextlib.suppress"
 
 
-def _silent(statement: ast.stmt) -> bool:
-    if isinstance(statement, SILENT):
-        return True
-    if isinstance(statement, ast.Expr):
-        return isinstance(statement.value, ast.Constant)
-    if isinstance(statement, ast.Return):
-        value = statement.value
-        return value is None or (isinstance(value, ast.Constant) and value.value is None)
+def _acts(statements: Iterable[ast.stmt]) -> bool:
+    """Whether a handler body raises or calls anything at all (logging, building an envelope,
+    cleaning up). A nested ``def`` or ``lambda`` body does not run there: only its decorators
+    and defaults do."""
+    stack: list[ast.AST] = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Raise | ast.Call):
+            return True
+        if isinstance(node, (*FUNCTIONS, ast.Lambda)):
+            decorators = [] if isinstance(node, ast.Lambda) else node.decorator_list
+            defaults = [d for d in node.args.kw_defaults if d is not None]
+            stack.extend([*decorators, *node.args.defaults, *defaults])
+        else:
+            stack.extend(ast.iter_child_nodes(node))
     return False
 
 
 class SwallowVisitor(RuleVisitor):
-    """EXE005: ``except:`` always; ``except Exception/BaseException`` whose body is only
-    ``pass``/``...``/``continue``/``break``/``return None`` (logging is not silence)."""
+    """EXE005: ``except:`` always; ``except Exception/BaseException`` (or a tuple holding one)
+    whose body neither raises nor calls anything; ``contextlib.suppress`` of a broad class."""
+
+    def names(self, expr: ast.AST, scope: Scope, depth: int = 0) -> set[str]:
+        """The qualified names an expression may hold: through imports and definitions, inside
+        tuples and ``*`` unpacking, and through assignments (``BROAD = (OSError, Exception)``)."""
+        if depth > 5:
+            return set()
+        if isinstance(expr, ast.Tuple | ast.List | ast.Set):
+            return set().union(*(self.names(e, scope, depth + 1) for e in expr.elts))
+        if isinstance(expr, ast.Starred):
+            return self.names(expr.value, scope, depth + 1)
+        qualified = self.module.qualified(expr, scope)
+        if qualified:
+            return {qualified}
+        found: set[str] = set()
+        for value, home in self.module.assigned(expr, scope):
+            found |= self.names(value, home, depth + 1)
+        return found
+
+    def broad(self, caught: Iterable[ast.AST], scope: Scope) -> str:
+        """``Exception``, ``BaseException`` or both, if ``caught`` names them; else ``""``."""
+        names = set().union(*(self.names(expr, scope) for expr in caught)) & BROAD
+        return ", ".join(sorted(name.removeprefix("builtins.") for name in names))
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.type is None:
             self.report(node, "bare `except:` also catches SystemExit and KeyboardInterrupt")
-        else:
-            caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
-            scope = self.scope(node)
-            broad = {self.module.qualified(c, scope) for c in caught} & {
-                "builtins.Exception",
-                "builtins.BaseException",
-            }
-            if broad and all(_silent(statement) for statement in node.body):
-                self.report(node, f"`except {_short(node.type)}` silently swallows the failure")
+        elif self.broad([node.type], self.scope(node)) and not _acts(node.body):
+            self.report(
+                node,
+                f"`except {_short(node.type)}` swallows the failure (the handler neither "
+                "raises nor calls anything: no log, no envelope)",
+            )
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        scope = self.scope(node)
+        if SUPPRESS in self.names(node.func, scope):
+            broad = self.broad(node.args, scope)
+            if broad:
+                self.report(node, f"`{_short(node)}` swallows every failure (suppresses {broad})")
         self.generic_visit(node)
 
 
@@ -1979,6 +2064,22 @@ RULES: tuple[Rule, ...] = (
                 """,
             ),
             sample("plugins/builtin/echo.py", 'RESULT = {"state": "SUCCESS"}\n'),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                from execution.models import Job, JobStatus
+                from registry.models import PluginState
+
+
+                def finish(job, plugin, reason):
+                    setattr(job, "status", JobStatus.FAILED)
+                    setattr(job, "reason", "timed out")
+                    object.__setattr__(plugin, "state", PluginState.FAILED)
+                    Job.objects.filter(pk=job.pk).update(**{"status": JobStatus.SUCCESS})
+                    body = {"status": "ok", "reason": reason}
+                    return Response(**{"data": body, "status": 200})
+                """,
+            ),
         ),
         bad=(
             sample(
@@ -2108,6 +2209,69 @@ RULES: tuple[Rule, ...] = (
                 """,
                 5,
             ),
+            sample(
+                "execution/services/job_execution.py",
+                'def done(job):\n    setattr(job, "status", "DONE")\n',
+                2,
+            ),
+            sample(
+                "registry/services.py",
+                'def mark_done(plugin):\n    setattr(plugin, "state", "SUCCESS")\n',
+                2,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                FIELD = "status"
+
+
+                def fail(job):
+                    setattr(job, FIELD, "FAILED")
+                """,
+                5,
+            ),
+            sample(
+                "registry/services.py",
+                """
+                class Snapshot:
+                    def __init__(self):
+                        object.__setattr__(self, "state", "RUNNING")
+                """,
+                3,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                def done(job):
+                    Job.objects.filter(pk=job.pk).update(**{"status": "DONE"})
+                """,
+                2,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                def fail(job):
+                    Job.objects.filter(pk=job.pk).update(**{"status": "FAILED"})
+                """,
+                2,
+            ),
+            sample(
+                "registry/services.py",
+                """
+                def break_plugin(name):
+                    PluginRegistry.objects.filter(name=name).update(**{"state": "ERROR"})
+                """,
+                2,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                def cancel(job):
+                    values = {"status": "CANCELLED", "reason": "cancelled"}
+                    Job.objects.filter(pk=job.pk).update(**values)
+                """,
+                2,
+            ),
         ),
     ),
     Rule(
@@ -2150,6 +2314,46 @@ RULES: tuple[Rule, ...] = (
                         return call()
                     except:
                         return None
+                """,
+            ),
+            sample(
+                "execution/services/plugin_execution.py",
+                """
+                import contextlib
+                import os
+                from contextlib import suppress
+
+                from django.db import IntegrityError
+
+
+                def sync(registry_sync, pid, signum):
+                    with contextlib.suppress(IntegrityError):
+                        registry_sync()
+                    with suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signum)
+                """,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                from execution.envelope import build_envelope
+
+
+                def execute(call, payload, release):
+                    try:
+                        return call(payload)
+                    except (ValueError, OSError):
+                        image = None
+                    try:
+                        return call(image)
+                    except Exception as error:
+                        outcome = build_envelope(error)
+                    try:
+                        return call(payload)
+                    except BaseException:
+                        release()
+                        raise
+                    return outcome
                 """,
             ),
         ),
@@ -2209,6 +2413,85 @@ RULES: tuple[Rule, ...] = (
                         return None
                 """,
                 4,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                def execute(call, payload):
+                    try:
+                        result = call(payload)
+                    except Exception:
+                        result = None
+                    return result
+                """,
+                4,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                BROAD = (OSError, Exception)
+
+
+                def execute(call, payload, logger):
+                    try:
+                        return call(payload)
+                    except BROAD as error:
+                        def report():
+                            logger.exception("failed")
+                """,
+                7,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                import contextlib
+
+
+                def execute(call, payload):
+                    with contextlib.suppress(Exception):
+                        return call(payload)
+                """,
+                5,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                from contextlib import suppress
+
+
+                def execute(call, payload):
+                    with suppress(BaseException):
+                        return call(payload)
+                """,
+                5,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                import contextlib as cl
+
+
+                def execute(call, payload):
+                    with cl.suppress(ValueError, Exception):
+                        return call(payload)
+                """,
+                5,
+            ),
+            sample(
+                "execution/services/job_execution.py",
+                """
+                from contextlib import ExitStack, suppress
+
+                QUIET = (KeyError, Exception)
+
+
+                def execute(calls):
+                    with ExitStack() as stack:
+                        stack.enter_context(suppress(*QUIET))
+                        for call in calls:
+                            call()
+                """,
+                8,
             ),
         ),
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
@@ -16,6 +17,13 @@ from execution import exceptions
 from execution.envelope import build_envelope, public_envelope
 
 logger = logging.getLogger(__name__)
+
+UNAVAILABLE_SERVICE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 def _from_drf(exc: drf_exceptions.APIException) -> exceptions.ExecutionFailure:
@@ -52,10 +60,10 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
             headers["WWW-Authenticate"] = auth_header
         if wait := getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(wait) + 1)
-    elif isinstance(exc, OperationalError | InterfaceError):
-        # The database is unreachable or went away: worth a retry. Other database errors are
-        # faults of ours that a retry would not mend.
-        logger.exception("Database unavailable while serving %s", context.get("request"))
+    elif isinstance(exc, UNAVAILABLE_SERVICE_ERRORS):
+        # The database or Redis (queue and throttle counters) is unreachable: worth a retry.
+        # Other database errors are faults of ours that a retry would not mend.
+        logger.exception("A service is unavailable while serving %s", context.get("request"))
         failure = exceptions.ServiceUnavailable()
     else:
         logger.exception("Unhandled error while serving %s", context.get("request"))

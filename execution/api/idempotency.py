@@ -70,6 +70,10 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             # Nothing was answered: the client may retry the key, with this body or a fixed one.
             idempotency_release(record=record)
             raise
+        if response.status_code >= 500:
+            # "Retry later" must stay retryable: replaying it would refuse the key for a day.
+            idempotency_release(record=record)
+            return response
         idempotency_complete(
             record=record,
             status=response.status_code,

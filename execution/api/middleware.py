@@ -28,6 +28,15 @@ class RequestSizeLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
+            if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+                # Django reads no more than Content-Length: a chunked body would read as empty.
+                return envelope_response(
+                    exceptions.RequestRejected(
+                        "Send the body with a Content-Length; chunked bodies are not read.",
+                        code="LENGTH_REQUIRED",
+                        status_code=411,
+                    )
+                )
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

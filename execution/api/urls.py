@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from execution.api import views
 
@@ -18,4 +18,6 @@ urlpatterns = [
     ),
     path("plugins", views.PluginListView.as_view(), name="plugin-list"),
     path("plugins/<str:name>", views.PluginDetailView.as_view(), name="plugin-detail"),
+    # Last: any other /v1 path gets the envelope, even with DEBUG on (whose 404 page is HTML).
+    re_path(r"^.*$", views.not_found),
 ]

@@ -191,7 +191,9 @@ class JobResultView(ApiView):
         job = _job_or_404(request, job_id)
         if not job.is_finished:
             raise exceptions.JobNotFinished(
-                f"The job is {job.status}.", details={"job_id": str(job.pk), "status": job.status}
+                f"The job is {job.status}.",
+                job_id=str(job.pk),
+                details={"job_id": str(job.pk), "status": job.status},
             )
         return Response(JobResultSerializer(job).data)
 

@@ -118,7 +118,7 @@ class JobExecutionService:
         )
         if not claimed:
             raise exceptions.JobStateConflict(
-                "The job is no longer PENDING.", details={"job_id": str(job.pk)}
+                "The job is no longer PENDING.", job_id=str(job.pk), details={"job_id": str(job.pk)}
             )
         job.status, job.started_at = JobStatus.RUNNING, started_at
         try:
@@ -198,6 +198,7 @@ class JobExecutionService:
             )
             raise failure_class(
                 f"The job is {job.status} and can no longer be cancelled.",
+                job_id=str(job.pk),
                 details={"job_id": str(job.pk), "status": job.status},
             )
         self._delete_image(job)

@@ -704,3 +704,61 @@ def test_a_request_for_a_host_we_do_not_serve_is_an_envelope_under_v1(api_client
     assert api_client.get("/admin/", HTTP_HOST="evil.example")["Content-Type"].startswith(
         "text/html"
     )
+
+
+# --- found by the acceptance audit ------------------------------------------------------
+
+
+def test_redis_gone_answers_503_not_500(api_client: APIClient, settings: Any) -> None:
+    """On the scaled set-up the throttle counters live in Redis: Redis down is a 503 to retry."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+
+    envelope(api_client.get("/v1/plugins"), 503, "SERVICE_UNAVAILABLE")
+
+
+def test_a_forwarded_for_header_does_not_change_the_throttled_address(
+    monkeypatch: Any, settings: Any
+) -> None:
+    """With no proxy configured, X-Forwarded-For is the client's own word: ignored."""
+    from execution.api.throttling import FailedAuthenticationThrottle
+
+    monkeypatch.setattr(FailedAuthenticationThrottle, "THROTTLE_RATES", {"failed_auth": "2/minute"})
+    guesser = APIClient()
+    guesser.credentials(HTTP_AUTHORIZATION="Token wrong")
+    statuses = [
+        guesser.get("/v1/plugins", HTTP_X_FORWARDED_FOR=f"10.0.0.{number}").status_code
+        for number in range(3)
+    ]
+
+    assert statuses == [401, 401, 429]
+
+
+def test_a_chunked_body_is_refused_with_411(api_client: APIClient) -> None:
+    response = api_client.post(
+        ANALYZE, b"", content_type="application/json", HTTP_TRANSFER_ENCODING="chunked"
+    )
+
+    envelope(response, 411, "LENGTH_REQUIRED")
+
+
+def test_unknown_v1_paths_are_envelopes_with_debug_on_too(
+    api_client: APIClient, settings: Any
+) -> None:
+    settings.DEBUG = True
+
+    envelope(api_client.get("/v1/no/such/thing"), 404, "NOT_FOUND")
+
+
+def test_a_job_error_names_the_job_in_the_envelope(api_client: APIClient, user: Any) -> None:
+    job = Job.objects.create(plugin="ocr", mode=JobMode.ASYNC, created_by=user)
+
+    error = envelope(
+        api_client.get(f"/v1/analyze-execution/jobs/{job.pk}/result"), 409, "JOB_NOT_FINISHED"
+    )
+
+    assert error["job_id"] == str(job.pk)

@@ -281,3 +281,32 @@ def test_two_requests_racing_with_one_key_run_the_plugin_once(user: Any) -> None
 
     assert_replay_of(ran, retry)
     assert Job.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_503_is_not_replayed_the_key_stays_usable(
+    api_client: Any, monkeypatch: Any, settings: Any, tmp_path: Any
+) -> None:
+    """A queue that refused the job said "retry later": the retry must really be tried."""
+    from execution.services import job_execution
+
+    settings.MEDIA_ROOT = tmp_path
+    real_async_task = job_execution.async_task
+    calls: list[Any] = []
+
+    def down_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise ConnectionError("Connection refused")
+        return real_async_task(*args, **kwargs)
+
+    monkeypatch.setattr(job_execution, "async_task", down_once)
+    body = {"plugin": "image-metadata", "image": b64(images.small_png()), "mime_type": "image/png"}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "retry-me"}
+
+    first = api_client.post("/v1/analyze-execution/async", body, format="json", **headers)
+    second = api_client.post("/v1/analyze-execution/async", body, format="json", **headers)
+
+    assert (first.status_code, second.status_code) == (503, 202)
+    assert "Idempotent-Replayed" not in second
+    assert len(calls) == 2

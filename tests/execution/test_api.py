@@ -275,3 +275,16 @@ def test_plugins_list_and_detail_show_state_schemas_and_metrics(api_client: APIC
     missing = api_client.get("/v1/plugins/tarot-reader")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "PLUGIN_NOT_FOUND"
+
+
+def test_the_jobs_list_filters_plugin_and_status_in_any_case(api_client: APIClient) -> None:
+    analyze(api_client, plugin="image-metadata", image=PNG, mime_type="image/png")
+    analyze(api_client, plugin="ocr", image="@@@", mime_type="image/png")
+
+    def listed(query: str) -> list[tuple[str, str]]:
+        results = api_client.get(f"/v1/analyze-execution/jobs?{query}").json()["results"]
+        return [(job["plugin"], job["status"]) for job in results]
+
+    assert listed("plugin=IMAGE-Metadata") == [("image-metadata", "SUCCESS")]
+    assert listed("status=failed") == [("ocr", "FAILED")]
+    assert listed("plugin=ocr&status=Success") == []
