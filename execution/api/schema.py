@@ -123,3 +123,68 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "first request is still running answers 409."
     ),
 )
+
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before the next request.",
+)
+REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 202],
+    description='"true" when this is the stored first response to an Idempotency-Key.',
+)
+LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[202],
+    required=True,
+    description="The job's URL: poll it, then read its /result.",
+)
+
+_JOB_ID = "3f0c2b1e-8d4a-4c5e-9a7b-1f2e3d4c5b6a"
+ANALYZE_REQUEST_EXAMPLE = OpenApiExample(
+    "Faces in a photograph (JSON, base64)",
+    value={
+        "plugin": "face-detection",
+        "image": "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U...",
+        "mime_type": "image/jpeg",
+        "options": {"min_size": 40},
+    },
+    request_only=True,
+    media_type="application/json",
+)
+SYNC_RESULT_EXAMPLE = OpenApiExample(
+    "Faces found",
+    value={
+        "job_id": _JOB_ID,
+        "status": "SUCCESS",
+        "plugin": "face-detection",
+        "result": {
+            "faces": [{"x": 176, "y": 65, "width": 96, "height": 96}],
+            "count": 1,
+            "image_width": 512,
+            "image_height": 512,
+        },
+        "execution_time_ms": 81.5,
+    },
+    response_only=True,
+    status_codes=["200"],
+)
+ACCEPTED_EXAMPLE = OpenApiExample(
+    "Accepted for a worker",
+    value={
+        "job_id": _JOB_ID,
+        "status": "PENDING",
+        "plugin": "face-detection",
+        "created_at": "2026-11-21T12:00:00Z",
+    },
+    response_only=True,
+    status_codes=["202"],
+)

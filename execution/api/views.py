@@ -19,7 +19,16 @@ from rest_framework.views import APIView
 from execution import exceptions, selectors
 from execution.api.idempotency import idempotent
 from execution.api.middleware import API_PREFIX, envelope_response
-from execution.api.schema import IDEMPOTENCY_KEY, error_responses
+from execution.api.schema import (
+    ACCEPTED_EXAMPLE,
+    ANALYZE_REQUEST_EXAMPLE,
+    IDEMPOTENCY_KEY,
+    LOCATION,
+    REPLAYED,
+    RETRY_AFTER,
+    SYNC_RESULT_EXAMPLE,
+    error_responses,
+)
 from execution.api.serializers import (
     AcceptedJobSerializer,
     AnalyzeMultipartSerializer,
@@ -75,8 +84,9 @@ class AnalyzeExecutionView(ApiView):
         operation_id="analyze_execution",
         summary="Run one plugin on one image now",
         request=ANALYZE_REQUEST,
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, REPLAYED, RETRY_AFTER],
         responses={200: SyncResultSerializer, **error_responses(400, 409, 413, 415, 422)},
+        examples=[ANALYZE_REQUEST_EXAMPLE, SYNC_RESULT_EXAMPLE],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -94,8 +104,12 @@ class AnalyzeExecutionAsyncView(ApiView):
         summary="Accept a job for a worker",
         description="202 with the job's URL in `Location`; poll it, then read `/result`.",
         request=ANALYZE_REQUEST,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={202: AcceptedJobSerializer, **error_responses(400, 409, 413, 415, 422)},
+        parameters=[IDEMPOTENCY_KEY, LOCATION, REPLAYED, RETRY_AFTER],
+        responses={
+            202: OpenApiResponse(AcceptedJobSerializer, description="Accepted: see Location."),
+            **error_responses(400, 409, 413, 415, 422),
+        },
+        examples=[ANALYZE_REQUEST_EXAMPLE, ACCEPTED_EXAMPLE],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -161,6 +175,7 @@ def _job_or_404(request: Request, job_id: str) -> Job:
 class JobDetailView(ApiView):
     @extend_schema(
         operation_id="jobs_retrieve",
+        parameters=[RETRY_AFTER],
         summary="One job",
         responses={200: JobSerializer, **error_responses(404)},
     )
@@ -169,6 +184,7 @@ class JobDetailView(ApiView):
 
     @extend_schema(
         operation_id="jobs_cancel",
+        parameters=[RETRY_AFTER],
         summary="Cancel a job that has not started",
         description="PENDING → CANCELLED. 409 once the job is running or finished.",
         responses={200: JobSerializer, **error_responses(404, 409)},
@@ -181,6 +197,7 @@ class JobDetailView(ApiView):
 class JobResultView(ApiView):
     @extend_schema(
         operation_id="jobs_result",
+        parameters=[RETRY_AFTER],
         summary="The result, or the error, of a finished job",
         responses={
             200: OpenApiResponse(JobResultSerializer, description="The job finished."),
@@ -201,6 +218,7 @@ class JobResultView(ApiView):
 class PluginListView(ApiView):
     @extend_schema(
         operation_id="plugins_list",
+        parameters=[RETRY_AFTER],
         summary="Plugins with state, reason, schemas and metrics",
         responses={200: PluginSerializer(many=True), **error_responses()},
     )
@@ -211,6 +229,7 @@ class PluginListView(ApiView):
 class PluginDetailView(ApiView):
     @extend_schema(
         operation_id="plugins_retrieve",
+        parameters=[RETRY_AFTER],
         summary="One plugin",
         responses={200: PluginSerializer, **error_responses(404)},
     )
