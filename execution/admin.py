@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -43,25 +44,7 @@ class JobAdmin(admin.ModelAdmin):
         "error_code",
         "traceback",
     )
-    readonly_fields = (
-        "id",
-        "plugin",
-        "mode",
-        "status",
-        "created_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "execution_time_ms",
-        "mime_type",
-        "image_size",
-        "image_sha256",
-        "options",
-        "result",
-        "error",
-        "error_code",
-        "traceback",
-    )
+    readonly_fields = tuple(flatten(fields))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

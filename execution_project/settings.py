@@ -24,6 +24,10 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:
@@ -65,7 +69,7 @@ BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 3600))
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -182,33 +186,33 @@ EXECUTION: dict[str, Any] = {
         ],
     ),
     "PLUGIN_ENTRY_POINT_GROUP": "execution_server.plugins",
-    "MAX_IMAGE_BYTES": int(os.environ.get("EXECUTION_MAX_IMAGE_BYTES", 10 * MIB)),
+    "MAX_IMAGE_BYTES": env_int("EXECUTION_MAX_IMAGE_BYTES", 10 * MIB),
     # Decoded size: 50 million pixels is about 150 MB of RGB, per execution in flight.
-    "MAX_IMAGE_PIXELS": int(os.environ.get("EXECUTION_MAX_IMAGE_PIXELS", 50_000_000)),
+    "MAX_IMAGE_PIXELS": env_int("EXECUTION_MAX_IMAGE_PIXELS", 50_000_000),
     "ACCEPTED_MIME_TYPES": env_list(
         "EXECUTION_ACCEPTED_MIME_TYPES",
         ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"],
     ),
     # A failed async job keeps its image this long, so an operator can look at it or re-run it.
-    "FAILED_IMAGE_RETENTION_HOURS": int(
-        os.environ.get("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72)
-    ),
+    "FAILED_IMAGE_RETENTION_HOURS": env_int("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72),
     # A job RUNNING longer than this lost its worker (killed, out of memory): the sweep fails it
     # with WORKER_LOST. It must exceed every way a job can legitimately run: the worker timeout
     # (Q_TIMEOUT) and the web tier's request timeout.
-    "LOST_JOB_AFTER_SECONDS": int(os.environ.get("EXECUTION_LOST_JOB_AFTER_SECONDS", 300)),
+    "LOST_JOB_AFTER_SECONDS": env_int("EXECUTION_LOST_JOB_AFTER_SECONDS", 300),
     # An async job still PENDING this long after it was queued lost its task (a broker that
     # restarted without persistence): the sweep queues it again, three times at most, then fails
     # it with QUEUE_LOST. Set it above the longest queue wait you expect.
-    "REQUEUE_AFTER_SECONDS": int(os.environ.get("EXECUTION_REQUEUE_AFTER_SECONDS", 1800)),
+    "REQUEUE_AFTER_SECONDS": env_int("EXECUTION_REQUEUE_AFTER_SECONDS", 1800),
+    # How long an Idempotency-Key is remembered.
+    "IDEMPOTENCY_KEY_TTL_HOURS": env_int("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24),
     # How often the sweep runs on the worker cluster.
-    "SWEEP_INTERVAL_MINUTES": int(os.environ.get("EXECUTION_SWEEP_INTERVAL_MINUTES", 1)),
+    "SWEEP_INTERVAL_MINUTES": env_int("EXECUTION_SWEEP_INTERVAL_MINUTES", 1),
 }
 
 # A request body may carry the largest image base64-encoded (4/3 larger) plus the JSON or form
 # around it; anything larger is refused with 413 before it is read.
-EXECUTION["MAX_REQUEST_BYTES"] = int(
-    os.environ.get("EXECUTION_MAX_REQUEST_BYTES", EXECUTION["MAX_IMAGE_BYTES"] * 4 // 3 + MIB)
+EXECUTION["MAX_REQUEST_BYTES"] = env_int(
+    "EXECUTION_MAX_REQUEST_BYTES", EXECUTION["MAX_IMAGE_BYTES"] * 4 // 3 + MIB
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = EXECUTION["MAX_REQUEST_BYTES"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * MIB
@@ -216,10 +220,6 @@ FILE_UPLOAD_HANDLERS = [
     "execution.api.uploads.LimitedMemoryFileUploadHandler",
     "execution.api.uploads.LimitedTemporaryFileUploadHandler",
 ]
-# How long an Idempotency-Key is remembered.
-EXECUTION["IDEMPOTENCY_KEY_TTL_HOURS"] = int(
-    os.environ.get("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24)
-)
 
 # The throttle counters (and any other cache use) must be shared by every process: a file
 # cache on the embedded set-up, Redis when the scaled set-up provides it.
@@ -261,7 +261,7 @@ REST_FRAMEWORK = {
     },
     # 0 trusts no X-Forwarded-For (a client could send any): throttling counts REMOTE_ADDR.
     # Behind proxies, set the number of them so it counts the client's address instead.
-    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", 0)),
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -302,11 +302,11 @@ LOGGING = {
 
 Q_CLUSTER: dict[str, object] = {
     "name": "execution",
-    "workers": int(os.environ.get("Q_WORKERS", 2)),
+    "workers": env_int("Q_WORKERS", 2),
     # A task may run for `timeout` seconds; it is offered again only after `retry`, which must
     # be longer, or a slow task would run twice. A finite max_attempts stops poison tasks.
-    "timeout": int(os.environ.get("Q_TIMEOUT", 120)),
-    "retry": int(os.environ.get("Q_RETRY", 180)),
+    "timeout": env_int("Q_TIMEOUT", 120),
+    "retry": env_int("Q_RETRY", 180),
     "max_attempts": 2,
     "ack_failures": True,
     "catch_up": False,

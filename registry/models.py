@@ -29,9 +29,6 @@ class PluginRegistryQuerySet(models.QuerySet["PluginRegistry"]):
             )
         )
 
-    def runnable(self) -> PluginRegistryQuerySet:
-        return self.exclude(state=PluginState.UNAVAILABLE)
-
 
 class PluginRegistry(models.Model):
     """What the server knows of one plugin. The row, not process memory, is the truth at run time:
@@ -100,7 +97,3 @@ class PluginRegistry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.state})"
-
-    @property
-    def execution_count(self) -> int:
-        return self.success_count + self.error_count

@@ -10,4 +10,7 @@ def plugin_list() -> PluginRegistryQuerySet:
 
 
 def plugin_get(*, name: str) -> PluginRegistry | None:
+    # No plugin's name holds a NUL (discovery refuses it), and PostgreSQL refuses one in a query.
+    if "\x00" in name:
+        return None
     return plugin_list().filter(name=name).first()

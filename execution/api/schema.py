@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from execution import exceptions
 from execution.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 
@@ -24,60 +25,33 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     error = ErrorSerializer()
 
 
-# status → (type, code, message) of a representative error, for the examples.
+# A representative error per status, for the examples: ours from their exception classes (one
+# source for code, type and message), the framework's as DRF words them.
+_FAILURES: dict[int, list[type[exceptions.ExecutionFailure]]] = {
+    400: [exceptions.ImageNotBase64, exceptions.MimeTypeMismatch, exceptions.PluginNotFound],
+    404: [exceptions.JobNotFound],
+    409: [exceptions.JobNotFinished],
+    413: [exceptions.RequestTooLarge],
+    422: [exceptions.IdempotencyKeyReused],
+    503: [exceptions.ServiceUnavailable],
+}
+_FRAMEWORK_ERRORS: dict[int, tuple[str, str]] = {
+    401: ("NOT_AUTHENTICATED", "Authentication credentials were not provided."),
+    403: ("PERMISSION_DENIED", "You do not have permission to perform this action."),
+    405: ("METHOD_NOT_ALLOWED", 'Method "PUT" not allowed.'),
+    406: ("NOT_ACCEPTABLE", "Could not satisfy the request Accept header."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", 'Unsupported media type "text/csv" in request.'),
+    429: ("THROTTLED", "Request was throttled. Expected available in 12 seconds."),
+}
 _EXAMPLES: dict[int, list[tuple[str, str, str]]] = {
-    400: [
-        ("ValidationError", "IMAGE_NOT_BASE64", "The image is not valid base64."),
-        (
-            "ValidationError",
-            "MIME_TYPE_MISMATCH",
-            "The image was declared image/jpeg but its bytes are image/png.",
-        ),
-        ("PluginError", "PLUGIN_NOT_FOUND", "No plugin is named 'tarot'."),
-    ],
-    401: [("ExecutionError", "NOT_AUTHENTICATED", "Authentication credentials were not provided.")],
-    403: [
-        (
-            "ExecutionError",
-            "PERMISSION_DENIED",
-            "You do not have permission to perform this action.",
-        )
-    ],
-    404: [("ExecutionError", "JOB_NOT_FOUND", "No job has this id.")],
-    405: [("ExecutionError", "METHOD_NOT_ALLOWED", 'Method "PUT" not allowed.')],
-    406: [("ExecutionError", "NOT_ACCEPTABLE", "Could not satisfy the request Accept header.")],
-    409: [("ExecutionError", "JOB_NOT_FINISHED", "The job is RUNNING.")],
-    413: [
-        (
-            "ExecutionError",
-            "REQUEST_TOO_LARGE",
-            "The request body is larger than this server accepts.",
-        )
-    ],
-    415: [
-        (
-            "ExecutionError",
-            "UNSUPPORTED_MEDIA_TYPE",
-            'Unsupported media type "text/csv" in request.',
-        )
-    ],
-    422: [
-        (
-            "ExecutionError",
-            "IDEMPOTENCY_KEY_REUSED",
-            "This Idempotency-Key was already used with a different request.",
-        )
-    ],
-    429: [
-        ("ExecutionError", "THROTTLED", "Request was throttled. Expected available in 12 seconds.")
-    ],
-    503: [
-        (
-            "ExecutionError",
-            "SERVICE_UNAVAILABLE",
-            "A service the server depends on is unavailable; retry later.",
-        )
-    ],
+    **{
+        status: [(failure.type, failure.code, failure.default_message) for failure in failures]
+        for status, failures in _FAILURES.items()
+    },
+    **{
+        status: [("ExecutionError", code, message)]
+        for status, (code, message) in _FRAMEWORK_ERRORS.items()
+    },
 }
 
 # What every authenticated endpoint can answer, whatever it does.

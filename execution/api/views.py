@@ -131,6 +131,10 @@ class JobPagination(PageNumberPagination):
     ``page=`` (as 1), ``page=last`` and the last of repeated values; those answer 404 here, as
     any other page that does not exist."""
 
+    def get_page_size(self, request: Request) -> int | None:
+        # Read per request: the class attribute was fixed when DRF was imported.
+        return api_settings.PAGE_SIZE
+
     def get_page_number(self, request: Request, paginator: Any) -> Any:
         values = request.query_params.getlist(self.page_query_param)
         if not values:
@@ -159,8 +163,6 @@ class JobListView(ApiView):
         filters.is_valid(raise_exception=True)
         jobs = selectors.job_list(user=request.user, **filters.validated_data)
         paginator = JobPagination()
-        # Read now: the class attribute was fixed when DRF was imported.
-        paginator.page_size = api_settings.PAGE_SIZE
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobSerializer(page, many=True).data)
 
@@ -234,8 +236,7 @@ class PluginDetailView(ApiView):
         responses={200: PluginSerializer, **error_responses(404)},
     )
     def get(self, request: Request, name: str) -> Response:
-        # No plugin's name holds a NUL (/v1/plugins/%00), and PostgreSQL refuses one in a query.
-        plugin = None if "\x00" in name else registry_selectors.plugin_get(name=name)
+        plugin = registry_selectors.plugin_get(name=name)
         if plugin is None:
             raise exceptions.PluginNotFound(plugin=name, status_code=404)
         return Response(PluginSerializer(plugin).data)

@@ -7,7 +7,7 @@ completed with the response, or released when the request produced nothing worth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -70,13 +70,14 @@ def _expire(*, user: Any, key: str) -> None:
         response_status__isnull=True,
         created_at__lt=now - timedelta(seconds=execution_settings.LOST_JOB_AFTER_SECONDS),
     )
-    old = expired.filter(
-        created_at__lt=now - timedelta(hours=execution_settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    )
-    (stale_claim | old).delete()
+    (stale_claim | expired.filter(created_at__lt=_forgotten_before())).delete()
 
 
 def idempotency_purge_expired() -> int:
-    cutoff = timezone.now() - timedelta(hours=execution_settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=_forgotten_before()).delete()
     return deleted
+
+
+def _forgotten_before() -> datetime:
+    """Keys first seen before this moment are past their lifetime."""
+    return timezone.now() - timedelta(hours=execution_settings.IDEMPOTENCY_KEY_TTL_HOURS)

@@ -43,8 +43,12 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _worker_timeout() -> Any:
-    return settings.Q_CLUSTER.get("timeout")
+def _failed_outcome(
+    job: Job, failure: exceptions.ExecutionFailure, *, cause: BaseException | None = None
+) -> ExecutionOutcome:
+    """The outcome of a run that failed outside the ToolRunner."""
+    envelope = build_envelope(failure, job_id=str(job.pk), plugin=job.plugin, cause=cause)
+    return ExecutionOutcome(plugin=job.plugin, error=envelope)
 
 
 def _failure_fields(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -125,34 +129,19 @@ class JobExecutionService:
             outcome = self.plugins.execute(request=request, job_id=str(job.pk))
         except exceptions.ExecutionFailure as failure:
             # Refused before the ToolRunner (unknown or unavailable plugin).
-            outcome = ExecutionOutcome(
-                plugin=request.plugin,
-                error=build_envelope(failure, job_id=str(job.pk), plugin=request.plugin),
-            )
+            outcome = _failed_outcome(job, failure)
         except Exception as error:
             logger.exception("Job %s failed outside the ToolRunner", job.pk)
-            outcome = self._internal_error(job, request, cause=error)
+            outcome = _failed_outcome(job, exceptions.InternalError(), cause=error)
         except SystemExit as stop:
             # django-q2 stops a task past Q_TIMEOUT by raising SystemExit in it: record the
             # timeout on the job now (not minutes later as a lost worker), then let it stop.
-            timeout = exceptions.ExecutionTimeout(details={"timeout_seconds": _worker_timeout()})
-            outcome = ExecutionOutcome(
-                plugin=request.plugin,
-                error=build_envelope(timeout, job_id=str(job.pk), plugin=request.plugin),
-            )
-            self._finish(job=job, outcome=outcome)
+            timeout = settings.Q_CLUSTER.get("timeout")
+            timed_out = exceptions.ExecutionTimeout(details={"timeout_seconds": timeout})
+            self._finish(job=job, outcome=_failed_outcome(job, timed_out))
             raise stop
         self._finish(job=job, outcome=outcome)
         return job
-
-    @staticmethod
-    def _internal_error(
-        job: Job, request: ExecutionRequest, *, cause: Exception
-    ) -> ExecutionOutcome:
-        envelope = build_envelope(
-            exceptions.InternalError(), job_id=str(job.pk), plugin=request.plugin, cause=cause
-        )
-        return ExecutionOutcome(plugin=request.plugin, error=envelope)
 
     def _finish(self, *, job: Job, outcome: ExecutionOutcome) -> None:
         """Record the outcome on the job (the row and this instance) in one UPDATE; a job
@@ -182,11 +171,13 @@ class JobExecutionService:
             job.image.storage.delete(image)
 
     def cancel_job(self, *, job: Job) -> Job:
+        image = job.image.name
         cancelled = self._transition(
             job.pk,
             from_status=JobStatus.PENDING,
             status=JobStatus.CANCELLED,
             finished_at=timezone.now(),
+            image="",
         )
         job.refresh_from_db()
         if not cancelled:
@@ -201,7 +192,8 @@ class JobExecutionService:
                 job_id=str(job.pk),
                 details={"job_id": str(job.pk), "status": job.status},
             )
-        self._delete_image(job)
+        if image:
+            job.image.storage.delete(image)
         return job
 
     def fail_lost_jobs(self, *, older_than: timedelta) -> list[str]:
@@ -263,8 +255,8 @@ class JobExecutionService:
         jobs whose file outlived them (a worker died between finishing and deleting)."""
         cutoff = timezone.now() - failed_older_than
         stale = (
-            Job.objects.exclude(image="")
-            .filter(status__in=FINISHED_STATUSES)
+            Job.objects.finished()
+            .exclude(image="")
             .exclude(status=JobStatus.FAILED, finished_at__gte=cutoff)
         )
         purged = 0

@@ -25,13 +25,14 @@ class PluginExecutionService:
 
     def plugin_for(self, *, name: str) -> AnalysisPlugin:
         catalog = plugin_catalog()
-        row = PluginRegistry.objects.filter(name=name).only("state", "reason").first()
+        rows = PluginRegistry.objects.filter(name=name).only("state", "reason")
+        row = rows.first()
         if row is None and (name in catalog.available or name in catalog.unavailable):
             # Installed but never synced (a fresh database): sync instead of refusing. Two first
             # requests may race to insert the same rows; the loser reads the winner's.
             with contextlib.suppress(IntegrityError):
                 registry_services.registry_sync(discovery=catalog)
-            row = PluginRegistry.objects.filter(name=name).only("state", "reason").first()
+            row = rows.first()
         if row is None:
             raise exceptions.PluginNotFound(
                 f"No plugin is named {name!r}.",
