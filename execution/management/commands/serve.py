@@ -63,8 +63,12 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            # SIGTERM to each leader only: gunicorn's master and qcluster's sentinel stop their
+            # own workers gracefully, while a signal to the whole group makes qcluster's
+            # children stop out of turn and the cluster hang.
             for process in processes.values():
-                _signal_group(process, signal.SIGTERM)
+                if process.poll() is None:
+                    process.terminate()
             for process in processes.values():
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=20)
