@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import psutil
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # django-q2's own log lines (INFO, through the root handler to the subprocess's stderr).
@@ -59,27 +61,14 @@ def database_url(settings_dict: Mapping[str, Any]) -> str:
     raise ValueError(f"No DATABASE_URL for the {engine} engine")
 
 
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid → (parent pid, state) of every live process, from /proc (psutil is not installed)."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # it exited while we looked
-        # The command name in parentheses may contain spaces: split after its last ")".
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        table[int(entry.name)] = (int(ppid), state)
-    return table
-
-
-def _children(pid: int, table: Mapping[int, tuple[int, str]]) -> list[int]:
+def _live_children(process: psutil.Process) -> list[psutil.Process]:
     # A zombie is dead already; it only waits for its parent to reap it.
-    return sorted(
-        child for child, (parent, state) in table.items() if parent == pid and state != "Z"
-    )
+    children = []
+    for child in process.children():
+        with suppress(psutil.NoSuchProcess):
+            if child.status() != psutil.STATUS_ZOMBIE:
+                children.append(child)
+    return children
 
 
 @dataclass
@@ -102,12 +91,11 @@ class QCluster:
     def worker_pids(self) -> set[int]:
         """The workers alive now: children of the sentinel that announced themselves as workers
         (the sentinel's other children are the monitor and the pusher)."""
-        table = _process_table()
-        live = {
-            grandchild
-            for child in _children(self.pid, table)
-            for grandchild in _children(child, table)
-        }
+        try:
+            sentinels = _live_children(psutil.Process(self.pid))
+        except psutil.NoSuchProcess:
+            return set()
+        live = {worker.pid for sentinel in sentinels for worker in _live_children(sentinel)}
         return live & self.announced_worker_pids()
 
     def is_ready(self) -> bool:
