@@ -3,15 +3,17 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from django.test import Client
 from rest_framework.test import APIClient
 
 from execution.plugin_catalog import plugin_catalog
 from registry.services import registry_sync
+from tests.helpers import client_for
 
 BUILTIN_PLUGINS = [
     "plugins.builtin.metadata.ImageMetadataPlugin",
@@ -66,13 +68,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- Plugins and the registry -------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _fresh_plugin_catalog(settings: Any) -> Iterator[None]:
-    """Each test discovers plugins from its own settings (tests add misbehaving ones)."""
-    settings.EXECUTION = {**settings.EXECUTION, "PLUGINS": BUILTIN_PLUGINS + MISBEHAVING_PLUGINS}
+@pytest.fixture(scope="session", autouse=True)
+def _plugin_catalog_of_the_session() -> Iterator[None]:
+    """Discovery sets every plugin up (a Haar cascade, a Tesseract subprocess): ~50 ms a time.
+    Every test runs with the same PLUGINS (``_test_plugins``), so the catalog is discovered once
+    for the session, as a server process discovers it once. Whatever was cached before the
+    session (at collection, from the project's own settings) is dropped first.
+
+    A test that changes PLUGINS must call ``plugin_catalog.cache_clear()`` itself, both before
+    its run and after it, so neither it nor the next test sees the other's catalog."""
     plugin_catalog.cache_clear()
     yield
     plugin_catalog.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _test_plugins(settings: Any) -> None:
+    """The built-in plugins and the misbehaving ones the tests provoke failures with."""
+    settings.EXECUTION = {**settings.EXECUTION, "PLUGINS": BUILTIN_PLUGINS + MISBEHAVING_PLUGINS}
 
 
 @pytest.fixture
@@ -106,9 +119,25 @@ def user(db: None) -> Any:
 
 @pytest.fixture
 def api_client(user: Any) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client_for(user)
+
+
+@pytest.fixture
+def ops_client(db: None) -> Client:
+    """An operator in the admin: a superuser named "ops", logged in."""
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("ops", password="x" * 12))
     return client
+
+
+# --- Files --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """Stored job images go under the test's own directory; returns that media directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 def b64(data: bytes) -> str:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.core.signals import request_finished, request_started
@@ -21,10 +20,3 @@ def wsgi_in_the_test_transaction() -> Iterator[None]:
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    """The ``user`` fixture sets a password; PBKDF2 would cost ~0.4 s a test, and these tests
-    authenticate with tokens and sessions, never with the password."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

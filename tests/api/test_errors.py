@@ -10,27 +10,33 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from rest_framework.throttling import UserRateThrottle
 
 from execution.api.idempotency import request_fingerprint
+from execution.api.throttling import FailedAuthenticationThrottle
 from execution.api.views import AnalyzeExecutionView
 from execution.models import IdempotencyRecord, Job, JobMode, JobStatus
 from tests import images
 from tests.conftest import b64
+from tests.envelopes import envelope
+from tests.helpers import client_for, job_of
 
-pytestmark = [pytest.mark.usefixtures("synced_registry"), pytest.mark.every_database]
+# media_root: an accepted async job stores its image, in the test's own directory.
+pytestmark = [pytest.mark.usefixtures("synced_registry", "media_root"), pytest.mark.every_database]
 
 ANALYZE = "/v1/analyze-execution"
 ASYNC = "/v1/analyze-execution/async"
@@ -38,48 +44,6 @@ JOBS = "/v1/analyze-execution/jobs"
 POSTS = [ANALYZE, ASYNC]
 PNG = b64(images.small_png())
 VALID = {"plugin": "image-metadata", "image": PNG, "mime_type": "image/png"}
-ENVELOPE_KEYS = {"type", "code", "message", "details", "plugin", "job_id", "timestamp"}
-LEAKS = ("Traceback", 'File "', "<object", "Error(")
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    """An accepted async job stores its image: keep it in the test's own directory."""
-    settings.MEDIA_ROOT = tmp_path
-
-
-def strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.items():
-            yield from strings(list(item))
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
-
-
-def envelope(response: Any, status: int, code: str) -> dict[str, Any]:
-    """The error of an envelope response, after checking it is exactly the envelope, with this
-    status and code, and with nothing of the server's internals in it."""
-    text = response.content.decode()
-    assert response.status_code == status, text
-    assert response["Content-Type"] == "application/json", text
-    body = json.loads(text)
-    # In the raw text and in every decoded string: JSON escapes the quote of 'File "'.
-    for leak in LEAKS:
-        assert leak not in text, text
-        assert not any(leak in string for string in strings(body)), text
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == ENVELOPE_KEYS, error
-    assert error["code"] == code, error
-    assert error["type"] in {"ValidationError", "PluginError", "ExecutionError"}
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    assert error["timestamp"].endswith("Z")
-    return error
 
 
 def post_json(client: APIClient, path: str, body: Any, **extra: Any) -> Any:
@@ -270,7 +234,17 @@ def test_junk_in_a_multipart_form_is_a_400_envelope(
         ({"HTTP_AUTHORIZATION": "Bearer abc"}, "NOT_AUTHENTICATED"),
     ],
 )
-@pytest.mark.parametrize(("method", "path"), [("post", ANALYZE), ("get", "/v1/plugins")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", ANALYZE),
+        ("post", ASYNC),
+        ("get", JOBS),
+        ("get", f"{JOBS}/x"),
+        ("delete", f"{JOBS}/x"),
+        ("get", "/v1/plugins"),
+    ],
+)
 def test_missing_or_bad_credentials_are_401_with_www_authenticate(
     credentials: dict[str, str], code: str, method: str, path: str
 ) -> None:
@@ -285,8 +259,7 @@ def test_missing_or_bad_credentials_are_401_with_www_authenticate(
 
 
 def test_the_token_of_a_deactivated_user_is_refused(user: Any) -> None:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client = client_for(user)
     user.is_active = False
     user.save()
 
@@ -343,13 +316,15 @@ def test_an_unknown_job_is_404_job_not_found(
     assert error["type"] == "ExecutionError"
 
 
-def test_cancelling_an_unknown_job_is_404(api_client: APIClient) -> None:
-    envelope(api_client.delete(f"{JOBS}/{uuid.uuid4()}"), 404, "JOB_NOT_FOUND")
+@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid", "🎉", "1 OR 1=1", "%00"])
+def test_cancelling_an_unknown_job_is_404(api_client: APIClient, job_id: str) -> None:
+    envelope(api_client.delete(f"{JOBS}/{job_id}"), 404, "JOB_NOT_FOUND")
 
 
-def test_another_clients_job_is_404_for_every_verb(api_client: APIClient) -> None:
+@pytest.mark.parametrize("mode", [JobMode.SYNC, JobMode.ASYNC])
+def test_another_clients_job_is_404_for_every_verb(api_client: APIClient, mode: JobMode) -> None:
     other = get_user_model().objects.create_user(username="other")
-    job = Job.objects.create(plugin="ocr", mode=JobMode.ASYNC, created_by=other)
+    job = job_of(other, plugin="ocr", mode=mode)
 
     envelope(api_client.get(f"{JOBS}/{job.pk}"), 404, "JOB_NOT_FOUND")
     envelope(api_client.get(f"{JOBS}/{job.pk}/result"), 404, "JOB_NOT_FOUND")
@@ -419,12 +394,6 @@ def test_an_accept_header_we_cannot_satisfy_is_406(
 # --- 409 ---------------------------------------------------------------------------------
 
 
-def job_of(user: Any, status: JobStatus) -> Job:
-    return Job.objects.create(
-        plugin="image-metadata", mode=JobMode.ASYNC, status=status, created_by=user
-    )
-
-
 @pytest.mark.parametrize("status", [JobStatus.PENDING, JobStatus.RUNNING])
 def test_the_result_of_an_unfinished_job_is_409(
     api_client: APIClient, user: Any, status: JobStatus
@@ -433,6 +402,7 @@ def test_the_result_of_an_unfinished_job_is_409(
 
     error = envelope(api_client.get(f"{JOBS}/{job.pk}/result"), 409, "JOB_NOT_FINISHED")
 
+    assert error["type"] == "ExecutionError"
     assert error["details"] == {"job_id": str(job.pk), "status": status}
 
 
@@ -448,13 +418,28 @@ def test_the_result_of_an_unfinished_job_is_409(
 def test_cancelling_a_job_that_is_not_pending_is_409(
     api_client: APIClient, user: Any, status: JobStatus, code: str
 ) -> None:
-    job = job_of(user, status)
+    """A refused cancel changes nothing: not the row (its status, its finish) and not the stored
+    image of a job that still has one (a RUNNING job's worker needs it; a FAILED job's is
+    retained for an operator)."""
+    now = timezone.now()
+    job = job_of(
+        user,
+        status,
+        started_at=None if status == JobStatus.CANCELLED else now - timedelta(seconds=2),
+        finished_at=None if status == JobStatus.RUNNING else now - timedelta(seconds=1),
+    )
+    if status in {JobStatus.RUNNING, JobStatus.FAILED}:
+        job.image.save(str(job.pk), ContentFile(images.small_png()))
 
     error = envelope(api_client.delete(f"{JOBS}/{job.pk}"), 409, code)
 
+    assert error["type"] == "ExecutionError"
     assert error["details"] == {"job_id": str(job.pk), "status": status}
-    job.refresh_from_db()
-    assert job.status == status
+    after = Job.objects.get(pk=job.pk)
+    assert (after.status, after.finished_at) == (status, job.finished_at)
+    assert after.image.name == job.image.name
+    if job.image:
+        assert after.image.storage.exists(after.image.name)
 
 
 @pytest.mark.parametrize("path", POSTS)
@@ -600,7 +585,7 @@ def test_a_body_in_a_media_type_we_do_not_parse_is_415(
 @pytest.mark.parametrize("path", POSTS)
 def test_a_key_reused_with_another_body_is_422(api_client: APIClient, path: str) -> None:
     first = post_json(api_client, path, VALID, HTTP_IDEMPOTENCY_KEY="order-1")
-    assert first.status_code in {200, 202}
+    assert first.status_code == {ANALYZE: 200, ASYNC: 202}[path]
 
     response = post_json(
         api_client, path, {**VALID, "plugin": "qr-code"}, HTTP_IDEMPOTENCY_KEY="order-1"
@@ -639,8 +624,7 @@ def test_over_the_rate_is_429_with_retry_after(api_client: APIClient, monkeypatc
 def test_an_unreachable_database_is_503(user: Any, method: str, path: str) -> None:
     """The database goes away for one request: token authentication needs it, so the failure
     happens inside DRF, and the client is told to retry rather than shown a 500."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client = client_for(user)
     name = connection.settings_dict["NAME"]
     connection.close()
     connection.settings_dict["NAME"] = str(Path(name).parent / "no-such-directory" / "db.sqlite3")
@@ -660,8 +644,7 @@ def test_json_nested_past_the_parsers_depth_is_a_parse_error(api_client: Any) ->
 
     response = api_client.post(ANALYZE, body, content_type="application/json")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "PARSE_ERROR"
+    envelope(response, 400, "PARSE_ERROR")
 
 
 def test_a_form_with_more_fields_than_django_allows_is_refused(api_client: Any) -> None:
@@ -669,38 +652,43 @@ def test_a_form_with_more_fields_than_django_allows_is_refused(api_client: Any) 
 
     response = api_client.post(ANALYZE, {"plugin": "ocr", **fields}, format="multipart")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "REQUEST_INVALID"
+    envelope(response, 400, "REQUEST_INVALID")
+
+
+@pytest.fixture
+def token_guesser(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], APIClient]:
+    """``token_guesser(failures)``: allow that many failed authentications a minute from an
+    address, and get a client that sends a token that does not exist."""
+
+    def guesser(failures: int) -> APIClient:
+        rates = {"failed_auth": f"{failures}/minute"}
+        monkeypatch.setattr(FailedAuthenticationThrottle, "THROTTLE_RATES", rates)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+        return client
+
+    return guesser
 
 
 def test_an_address_that_keeps_failing_to_authenticate_is_throttled(
-    monkeypatch: Any, user: Any
+    token_guesser: Callable[[int], APIClient], user: Any
 ) -> None:
     """Guessing tokens: after the allowed failures, even a valid token from that address waits."""
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
-    from execution.api.throttling import FailedAuthenticationThrottle
-
-    monkeypatch.setattr(FailedAuthenticationThrottle, "THROTTLE_RATES", {"failed_auth": "3/minute"})
-    guesser = APIClient()
-    guesser.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    guesser = token_guesser(3)
     statuses = [guesser.get("/v1/plugins").status_code for _ in range(4)]
 
     assert statuses == [401, 401, 401, 429]
     blocked = guesser.get("/v1/plugins")
-    assert blocked.json()["error"]["code"] == "THROTTLED"
+    envelope(blocked, 429, "THROTTLED")
     assert int(blocked["Retry-After"]) > 0
-    honest = APIClient()
-    honest.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    assert honest.get("/v1/plugins").status_code == 429  # same address
+    honest = client_for(user)
+    envelope(honest.get("/v1/plugins"), 429, "THROTTLED")  # same address
 
 
 def test_a_request_for_a_host_we_do_not_serve_is_an_envelope_under_v1(api_client: Any) -> None:
     response = api_client.get("/v1/plugins", HTTP_HOST="evil.example")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "REQUEST_INVALID"
+    envelope(response, 400, "REQUEST_INVALID")
     assert api_client.get("/admin/", HTTP_HOST="evil.example")["Content-Type"].startswith(
         "text/html"
     )
@@ -722,14 +710,10 @@ def test_redis_gone_answers_503_not_500(api_client: APIClient, settings: Any) ->
 
 
 def test_a_forwarded_for_header_does_not_change_the_throttled_address(
-    monkeypatch: Any, settings: Any
+    token_guesser: Callable[[int], APIClient],
 ) -> None:
     """With no proxy configured, X-Forwarded-For is the client's own word: ignored."""
-    from execution.api.throttling import FailedAuthenticationThrottle
-
-    monkeypatch.setattr(FailedAuthenticationThrottle, "THROTTLE_RATES", {"failed_auth": "2/minute"})
-    guesser = APIClient()
-    guesser.credentials(HTTP_AUTHORIZATION="Token wrong")
+    guesser = token_guesser(2)
     statuses = [
         guesser.get("/v1/plugins", HTTP_X_FORWARDED_FOR=f"10.0.0.{number}").status_code
         for number in range(3)
@@ -755,7 +739,7 @@ def test_unknown_v1_paths_are_envelopes_with_debug_on_too(
 
 
 def test_a_job_error_names_the_job_in_the_envelope(api_client: APIClient, user: Any) -> None:
-    job = Job.objects.create(plugin="ocr", mode=JobMode.ASYNC, created_by=user)
+    job = job_of(user, plugin="ocr")
 
     error = envelope(
         api_client.get(f"/v1/analyze-execution/jobs/{job.pk}/result"), 409, "JOB_NOT_FINISHED"

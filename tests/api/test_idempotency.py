@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +13,15 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.client import encode_multipart
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from execution.models import IdempotencyRecord, Job
-from registry.models import PluginRegistry
 from tests import images
 from tests.conftest import b64
+from tests.helpers import client_for, plugin_counts
 
-pytestmark = [pytest.mark.usefixtures("synced_registry"), pytest.mark.every_database]
+# media_root: an accepted async job stores its image, in the test's own directory.
+pytestmark = [pytest.mark.usefixtures("synced_registry", "media_root"), pytest.mark.every_database]
 
 ANALYZE = "/v1/analyze-execution"
 ASYNC = "/v1/analyze-execution/async"
@@ -30,19 +29,6 @@ POSTS = [ANALYZE, ASYNC]
 SUCCESS = {ANALYZE: 200, ASYNC: 202}
 PNG = b64(images.small_png())
 BODY = {"plugin": "image-metadata", "image": PNG, "mime_type": "image/png"}
-
-
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    """An accepted async job stores its image: keep it in the test's own directory."""
-    settings.MEDIA_ROOT = tmp_path
-
-
-def client_for(user: Any) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def post(client: APIClient, path: str, body: Any, key: str | None = "key-1") -> Any:
@@ -69,11 +55,6 @@ def job_ids() -> list[str]:
     return [str(pk) for pk in Job.objects.values_list("pk", flat=True)]
 
 
-def metadata_runs() -> tuple[int, int]:
-    plugin = PluginRegistry.objects.get(name="image-metadata")
-    return plugin.success_count, plugin.error_count
-
-
 def assert_replay_of(first: Any, replay: Any) -> None:
     """The replay is the first response: status, body, Location; only the marker is new."""
     assert replay.status_code == first.status_code
@@ -89,13 +70,13 @@ def test_the_same_key_and_json_body_replays_the_first_response(
 ) -> None:
     first = post(api_client, path, BODY)
     assert first.status_code == SUCCESS[path]
-    runs = metadata_runs()
+    runs = plugin_counts("image-metadata")
 
     replay = post(api_client, path, BODY)
 
     assert_replay_of(first, replay)
     assert job_ids() == [first.json()["job_id"]]
-    assert metadata_runs() == runs
+    assert plugin_counts("image-metadata") == runs
     if path == ASYNC:
         assert replay["Location"].endswith(f"/v1/analyze-execution/jobs/{first.json()['job_id']}")
 
@@ -108,23 +89,23 @@ def test_the_same_form_with_another_boundary_is_the_same_request(
     new random boundary for every attempt."""
     first = post_form(api_client, path, "first-attempt-boundary")
     assert first.status_code == SUCCESS[path]
-    runs = metadata_runs()
+    runs = plugin_counts("image-metadata")
 
     replay = post_form(api_client, path, "a-Different-b0undary-for-the-retry")
 
     assert_replay_of(first, replay)
     assert Job.objects.count() == 1
-    assert metadata_runs() == runs
+    assert plugin_counts("image-metadata") == runs
 
 
 def test_a_sync_run_is_replayed_without_running_the_plugin_again(api_client: APIClient) -> None:
     post(api_client, ANALYZE, BODY)
-    assert metadata_runs() == (1, 0)
+    assert plugin_counts("image-metadata") == (1, 0)
 
     for _ in range(3):
         assert post(api_client, ANALYZE, BODY)["Idempotent-Replayed"] == "true"
 
-    assert metadata_runs() == (1, 0)
+    assert plugin_counts("image-metadata") == (1, 0)
     assert Job.objects.count() == 1
 
 
@@ -146,7 +127,7 @@ def test_the_same_key_with_another_body_is_422_and_creates_nothing(
     api_client: APIClient, path: str
 ) -> None:
     first = post(api_client, path, BODY)
-    runs = metadata_runs()
+    runs = plugin_counts("image-metadata")
 
     response = post(api_client, path, {**BODY, "options": {"include_exif": False}})
 
@@ -157,7 +138,7 @@ def test_the_same_key_with_another_body_is_422_and_creates_nothing(
         {"idempotency_key": "key-1"},
     )
     assert job_ids() == [first.json()["job_id"]]
-    assert metadata_runs() == runs
+    assert plugin_counts("image-metadata") == runs
 
 
 def test_the_same_key_on_the_other_endpoint_is_another_request(api_client: APIClient) -> None:
@@ -238,7 +219,7 @@ def test_without_a_key_every_request_runs(api_client: APIClient) -> None:
         assert "Idempotent-Replayed" not in post(api_client, ANALYZE, BODY, key=None)
 
     assert Job.objects.count() == 2
-    assert metadata_runs() == (2, 0)
+    assert plugin_counts("image-metadata") == (2, 0)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -275,7 +256,7 @@ def test_two_requests_racing_with_one_key_run_the_plugin_once(user: Any) -> None
         {"idempotency_key": "race"},
     )
     assert job_ids() == [ran.json()["job_id"]]
-    assert PluginRegistry.objects.get(name="test-sleeps").success_count == 1
+    assert plugin_counts("test-sleeps") == (1, 0)
 
     retry = post(client_for(user), ANALYZE, body, key="race")
 
@@ -284,13 +265,10 @@ def test_two_requests_racing_with_one_key_run_the_plugin_once(user: Any) -> None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_503_is_not_replayed_the_key_stays_usable(
-    api_client: Any, monkeypatch: Any, settings: Any, tmp_path: Any
-) -> None:
+def test_a_503_is_not_replayed_the_key_stays_usable(api_client: Any, monkeypatch: Any) -> None:
     """A queue that refused the job said "retry later": the retry must really be tried."""
     from execution.services import job_execution
 
-    settings.MEDIA_ROOT = tmp_path
     real_async_task = job_execution.async_task
     calls: list[Any] = []
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from execution.models import Job, JobMode, JobStatus
 from registry.models import PluginRegistry, PluginState
 from tests import images
 from tests.conftest import b64
+from tests.helpers import plugin_counts
 
 pytestmark = pytest.mark.usefixtures("synced_registry")
 
@@ -21,11 +22,6 @@ ANALYZE = "/v1/analyze-execution"
 
 def analyze(client: APIClient, **body: Any) -> Any:
     return client.post(ANALYZE, body, format="json")
-
-
-def counts(name: str) -> tuple[int, int]:
-    plugin = PluginRegistry.objects.get(name=name)
-    return plugin.success_count, plugin.error_count
 
 
 def test_faces_in_a_real_photograph(api_client: APIClient) -> None:
@@ -47,7 +43,7 @@ def test_faces_in_a_real_photograph(api_client: APIClient) -> None:
     assert 150 < face["x"] < 220
     assert 40 < face["y"] < 110
     assert body["execution_time_ms"] > 0
-    assert counts("face-detection") == (1, 0)
+    assert plugin_counts("face-detection") == (1, 0)
 
 
 def test_qr_code_text(api_client: APIClient) -> None:
@@ -93,7 +89,7 @@ def test_every_sync_execution_is_a_job_the_client_can_read_back(api_client: APIC
     assert job["mode"] == "SYNC"
     assert job["plugin"] == "image-metadata"
     assert job["image_size"] == len(images.small_png())
-    assert len(job["image_sha256"]) == 64
+    assert job["image_sha256"] == hashlib.sha256(images.small_png()).hexdigest()
     assert job["error"] is None
     assert job["started_at"] >= job["created_at"]
     assert job["finished_at"] >= job["started_at"]
@@ -152,7 +148,7 @@ def test_bad_input_is_an_envelope_with_its_code_and_counts_as_an_error(
     assert error["code"] == code
     assert error["type"] == "ValidationError"
     assert error["plugin"] == body["plugin"]
-    assert counts(body["plugin"]) == (0, 1)
+    assert plugin_counts(body["plugin"]) == (0, 1)
     job = Job.objects.get(pk=error["job_id"])
     assert (job.status, job.error_code) == (JobStatus.FAILED, code)
     assert job.error == response.json()
@@ -184,7 +180,7 @@ def test_an_unavailable_plugin_is_refused_with_its_reason(api_client: APIClient)
     error = response.json()["error"]
     assert error["code"] == "PLUGIN_UNAVAILABLE"
     assert error["details"] == {"reason": "disabled by an operator (ops)"}
-    assert counts("ocr") == (0, 0)
+    assert plugin_counts("ocr") == (0, 0)
 
 
 def test_a_failing_plugin_answers_400_and_never_leaks_the_traceback(api_client: APIClient) -> None:
@@ -231,33 +227,11 @@ def test_broken_json_is_an_envelope(api_client: APIClient) -> None:
     assert Job.objects.count() == 0
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("post", ANALYZE), ("get", "/v1/plugins"), ("get", "/v1/analyze-execution/jobs/x")],
-)
-def test_every_endpoint_requires_authentication(method: str, path: str) -> None:
-    response = getattr(APIClient(), method)(path)
-
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
-    assert response["WWW-Authenticate"] == "Token"
-
-
 def test_wrong_method_and_unknown_path_are_envelopes(api_client: APIClient) -> None:
     assert api_client.get(ANALYZE).json()["error"]["code"] == "METHOD_NOT_ALLOWED"
     response = api_client.get("/v1/no-such-thing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
-
-
-def test_jobs_of_other_clients_are_not_found(api_client: APIClient) -> None:
-    other = get_user_model().objects.create_user(username="other")
-    job = Job.objects.create(plugin="ocr", mode=JobMode.SYNC, created_by=other)
-
-    for job_id in (job.pk, "not-a-uuid"):
-        response = api_client.get(f"/v1/analyze-execution/jobs/{job_id}")
-        assert response.status_code == 404
-        assert response.json()["error"]["code"] == "JOB_NOT_FOUND"
 
 
 def test_plugins_list_and_detail_show_state_schemas_and_metrics(api_client: APIClient) -> None:

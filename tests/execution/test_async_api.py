@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -20,8 +22,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ
-from django_q.signing import SignedPackage
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from execution import exceptions, tasks
@@ -31,19 +31,14 @@ from execution.validation import ExecutionRequest
 from registry.models import PluginRegistry, PluginState
 from tests import images
 from tests.conftest import b64
+from tests.helpers import client_for, job_of, plugin_counts, plugin_row, queued_tasks
 
-pytestmark = pytest.mark.usefixtures("synced_registry")
+# media_root: async jobs store their image; every file of a test stays in its own directory.
+pytestmark = pytest.mark.usefixtures("synced_registry", "media_root")
 
 ASYNC = "/v1/analyze-execution/async"
 JOBS = "/v1/analyze-execution/jobs"
 RUN_JOB = "execution.tasks.run_job"
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> Path:
-    """Async jobs store their image; keep every file of a test in its own directory."""
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -71,24 +66,8 @@ def accepted(client: APIClient, **body: Any) -> str:
     return response.json()["job_id"]
 
 
-def queued_tasks() -> list[dict[str, Any]]:
-    """The task packages waiting on the ORM broker, decoded as a worker would decode them."""
-    return [SignedPackage.loads(row.payload) for row in OrmQ.objects.order_by("id")]
-
-
 def stored_files(root: Path) -> list[Path]:
     return sorted(path for path in root.rglob("*") if path.is_file())
-
-
-def counts(name: str) -> tuple[int, int]:
-    plugin = PluginRegistry.objects.get(name=name)
-    return plugin.success_count, plugin.error_count
-
-
-def client_for(user: Any) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def set_created_at(job_id: Any, minutes_ago: int) -> None:
@@ -103,7 +82,7 @@ def set_created_at(job_id: Any, minutes_ago: int) -> None:
 def test_submit_answers_202_stores_the_image_and_queues_the_task_on_commit_only(
     api_client: APIClient,
     user: Any,
-    media: Path,
+    media_root: Path,
     transport: str,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -134,7 +113,7 @@ def test_submit_answers_202_stores_the_image_and_queues_the_task_on_commit_only(
     assert job.image_sha256 == hashlib.sha256(image).hexdigest()
     assert (job.started_at, job.result, job.error) == (None, None, None)
     assert job.image.name.startswith("jobs/")
-    assert stored_files(media) == [Path(job.image.path)]
+    assert stored_files(media_root) == [Path(job.image.path)]
     with job.image.open("rb") as stored:
         assert stored.read() == image
 
@@ -213,7 +192,7 @@ DOOR_REFUSALS = [
 )
 def test_input_refused_at_the_door_fails_the_job_and_queues_nothing(
     api_client: APIClient,
-    media: Path,
+    media_root: Path,
     django_capture_on_commit_callbacks: Any,
     transport: str,
     body: dict[str, Any],
@@ -231,7 +210,7 @@ def test_input_refused_at_the_door_fails_the_job_and_queues_nothing(
     assert (error["type"], error["code"], error["plugin"]) == (error_type, code, body["plugin"])
     assert callbacks == []
     assert queued_tasks() == []
-    assert stored_files(media) == []
+    assert stored_files(media_root) == []
     job = Job.objects.get(pk=error["job_id"])
     assert (job.status, job.mode, job.error_code) == (JobStatus.FAILED, JobMode.ASYNC, code)
     assert job.error == response.json()
@@ -240,7 +219,7 @@ def test_input_refused_at_the_door_fails_the_job_and_queues_nothing(
 
 
 def test_an_oversized_image_is_refused_at_the_door_with_413(
-    api_client: APIClient, settings: Any, media: Path
+    api_client: APIClient, settings: Any, media_root: Path
 ) -> None:
     settings.EXECUTION = {**settings.EXECUTION, "MAX_IMAGE_BYTES": 100}
 
@@ -249,7 +228,7 @@ def test_an_oversized_image_is_refused_at_the_door_with_413(
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "IMAGE_TOO_LARGE"
     assert Job.objects.get().status == JobStatus.FAILED
-    assert stored_files(media) == []
+    assert stored_files(media_root) == []
 
 
 def test_a_malformed_async_request_writes_no_job(
@@ -265,18 +244,11 @@ def test_a_malformed_async_request_writes_no_job(
     assert Job.objects.count() == 0
 
 
-def test_async_endpoints_require_authentication() -> None:
-    for method, path in [("post", ASYNC), ("get", JOBS), ("delete", f"{JOBS}/x")]:
-        response = getattr(APIClient(), method)(path)
-        assert response.status_code == 401
-        assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
-
-
 # --- the worker ---------------------------------------------------------------------------
 
 
 def test_a_worker_runs_the_job_through_the_real_plugin_and_removes_the_image(
-    api_client: APIClient, media: Path
+    api_client: APIClient, media_root: Path
 ) -> None:
     job_id = accepted(
         api_client,
@@ -291,12 +263,12 @@ def test_a_worker_runs_the_job_through_the_real_plugin_and_removes_the_image(
     assert job.status == JobStatus.SUCCESS
     assert [code["text"] for code in job.result["codes"]] == ["https://example.org/async/7"]
     assert (job.error, job.error_code) == (None, "")
-    assert job.worker
+    assert job.worker == f"{socket.gethostname()}:{os.getpid()}"  # the task ran in this process
     assert job.created_at <= job.started_at <= job.finished_at
     assert job.execution_time_ms > 0
     assert not job.image
-    assert stored_files(media) == []
-    assert counts("qr-code") == (1, 0)
+    assert stored_files(media_root) == []
+    assert plugin_counts("qr-code") == (1, 0)
 
     response = api_client.get(f"{JOBS}/{job_id}/result")
     assert response.status_code == 200
@@ -325,7 +297,7 @@ def test_faces_found_by_a_worker_in_a_real_photograph(api_client: APIClient) -> 
 
 
 def test_a_failed_run_keeps_the_image_and_stores_the_envelope(
-    api_client: APIClient, media: Path
+    api_client: APIClient, media_root: Path
 ) -> None:
     """A failed job's image is retained so an operator can look at it or re-run it; the client
     reads the envelope, never the traceback."""
@@ -339,10 +311,10 @@ def test_a_failed_run_keeps_the_image_and_stores_the_envelope(
     assert (job.error["error"]["job_id"], job.error["error"]["plugin"]) == (job_id, "test-raises")
     assert set(job.error) == {"error"}
     assert "RuntimeError: model weights are corrupt" in job.error_traceback
-    assert stored_files(media) == [Path(job.image.path)]
+    assert stored_files(media_root) == [Path(job.image.path)]
     with job.image.open("rb") as stored:
         assert stored.read() == PNG
-    assert counts("test-raises") == (0, 1)
+    assert plugin_counts("test-raises") == (0, 1)
 
     response = api_client.get(f"{JOBS}/{job_id}/result")
     assert response.status_code == 200
@@ -372,7 +344,7 @@ def test_a_plugin_disabled_while_the_job_waited_fails_it_on_the_worker(
     job = Job.objects.get(pk=job_id)
     assert job.error_code == "PLUGIN_UNAVAILABLE"
     assert job.error["error"]["details"] == {"reason": "disabled by an operator (ops)"}
-    assert counts("image-metadata") == (0, 0)
+    assert plugin_counts("image-metadata") == (0, 0)
 
 
 def test_a_job_failed_on_the_worker_keeps_the_input_metadata_of_its_submission(
@@ -403,41 +375,18 @@ def test_a_job_whose_stored_image_vanished_fails_with_image_missing(
     assert Job.objects.get(pk=job_id).error_code == "IMAGE_MISSING"
 
 
-@pytest.mark.parametrize("status", [JobStatus.PENDING, JobStatus.RUNNING])
-def test_the_result_of_an_unfinished_job_is_409(api_client: APIClient, status: JobStatus) -> None:
-    job_id = accepted(api_client, plugin="image-metadata", image=PNG, mime_type="image/png")
-    Job.objects.filter(pk=job_id).update(status=status)
-
-    response = api_client.get(f"{JOBS}/{job_id}/result")
-
-    assert response.status_code == 409
-    error = response.json()["error"]
-    assert (error["type"], error["code"]) == ("ExecutionError", "JOB_NOT_FINISHED")
-    assert error["details"] == {"job_id": job_id, "status": status}
-
-
-def test_the_result_of_another_clients_job_is_not_found(api_client: APIClient) -> None:
-    other = get_user_model().objects.create_user(username="other")
-    job = Job.objects.create(plugin="ocr", mode=JobMode.ASYNC, created_by=other)
-
-    response = api_client.get(f"{JOBS}/{job.pk}/result")
-
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "JOB_NOT_FOUND"
-
-
 def test_a_redelivered_task_runs_the_plugin_once(api_client: APIClient) -> None:
     """The broker may deliver a task twice (a worker timed out, a retry); the conditional claim
     makes the second delivery a no-op instead of a second run and a second count."""
     job_id = accepted(api_client, plugin="image-metadata", image=PNG, mime_type="image/png")
-    before = counts("image-metadata")
+    before = plugin_counts("image-metadata")
 
     assert tasks.run_job(job_id) == "SUCCESS"
     first = Job.objects.get(pk=job_id)
     assert tasks.run_job(job_id) is None
 
     again = Job.objects.get(pk=job_id)
-    assert counts("image-metadata") == (before[0] + 1, before[1])
+    assert plugin_counts("image-metadata") == (before[0] + 1, before[1])
     assert (again.status, again.finished_at, again.result) == (
         JobStatus.SUCCESS,
         first.finished_at,
@@ -453,10 +402,10 @@ def test_a_task_for_a_deleted_job_is_skipped() -> None:
 
 
 def test_cancel_a_pending_job_removes_its_image_and_the_worker_skips_it(
-    api_client: APIClient, media: Path
+    api_client: APIClient, media_root: Path
 ) -> None:
     job_id = accepted(api_client, plugin="image-metadata", image=PNG, mime_type="image/png")
-    assert len(stored_files(media)) == 1
+    assert len(stored_files(media_root)) == 1
 
     response = api_client.delete(f"{JOBS}/{job_id}")
 
@@ -465,73 +414,17 @@ def test_cancel_a_pending_job_removes_its_image_and_the_worker_skips_it(
     assert (body["job_id"], body["status"], body["mode"]) == (job_id, "CANCELLED", "ASYNC")
     assert body["finished_at"] is not None
     assert body["started_at"] is None
-    assert stored_files(media) == []
+    assert stored_files(media_root) == []
     assert not Job.objects.get(pk=job_id).image
 
     assert tasks.run_job(job_id) is None
 
     job = Job.objects.get(pk=job_id)
     assert (job.status, job.started_at, job.worker) == (JobStatus.CANCELLED, None, "")
-    assert counts("image-metadata") == (0, 0)
+    assert plugin_counts("image-metadata") == (0, 0)
     result = api_client.get(f"{JOBS}/{job_id}/result")
     assert result.status_code == 200
     assert (result.json()["status"], result.json()["result"]) == ("CANCELLED", None)
-
-
-@pytest.mark.parametrize(
-    ("plugin", "final"),
-    [("image-metadata", "SUCCESS"), ("test-raises", "FAILED"), (None, "CANCELLED")],
-)
-def test_cancel_a_finished_job_is_409_already_finished(
-    api_client: APIClient, plugin: str | None, final: str
-) -> None:
-    job_id = accepted(
-        api_client, plugin=plugin or "image-metadata", image=PNG, mime_type="image/png"
-    )
-    if plugin is None:
-        assert api_client.delete(f"{JOBS}/{job_id}").status_code == 200
-    else:
-        tasks.run_job(job_id)
-    finished = Job.objects.get(pk=job_id)
-
-    response = api_client.delete(f"{JOBS}/{job_id}")
-
-    assert response.status_code == 409
-    error = response.json()["error"]
-    assert (error["type"], error["code"]) == ("ExecutionError", "JOB_ALREADY_FINISHED")
-    assert error["details"] == {"job_id": job_id, "status": final}
-    after = Job.objects.get(pk=job_id)
-    assert (after.status, after.finished_at) == (final, finished.finished_at)
-
-
-def test_cancel_a_running_job_is_409_and_never_reports_a_cancel_that_did_not_happen(
-    api_client: APIClient, media: Path
-) -> None:
-    job_id = accepted(api_client, plugin="image-metadata", image=PNG, mime_type="image/png")
-    Job.objects.filter(pk=job_id).update(status=JobStatus.RUNNING, started_at=timezone.now())
-
-    response = api_client.delete(f"{JOBS}/{job_id}")
-
-    assert response.status_code == 409
-    error = response.json()["error"]
-    assert error["code"] == "JOB_STATE_CONFLICT"
-    assert error["details"] == {"job_id": job_id, "status": "RUNNING"}
-    job = Job.objects.get(pk=job_id)
-    assert (job.status, job.finished_at) == (JobStatus.RUNNING, None)
-    assert len(stored_files(media)) == 1  # the worker still needs it
-
-
-def test_cancel_another_clients_job_is_not_found_and_changes_nothing(
-    api_client: APIClient,
-) -> None:
-    other = get_user_model().objects.create_user(username="other")
-    job_id = accepted(client_for(other), plugin="image-metadata", image=PNG, mime_type="image/png")
-
-    for path in (f"{JOBS}/{job_id}", f"{JOBS}/not-a-uuid"):
-        response = api_client.delete(path)
-        assert response.status_code == 404
-        assert response.json()["error"]["code"] == "JOB_NOT_FOUND"
-    assert Job.objects.get(pk=job_id).status == JobStatus.PENDING
 
 
 def test_staff_can_cancel_any_clients_job(api_client: APIClient) -> None:
@@ -561,14 +454,14 @@ def test_a_cancel_between_a_workers_load_and_its_claim_wins_and_nothing_runs(
 
     job = Job.objects.get(pk=job_id)
     assert (job.status, job.started_at, job.result) == (JobStatus.CANCELLED, None, None)
-    assert counts("image-metadata") == (0, 0)
+    assert plugin_counts("image-metadata") == (0, 0)
 
 
 RACE_JOBS = 16
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cancels_racing_a_worker_each_win_or_lose_cleanly(user: Any, media: Path) -> None:
+def test_cancels_racing_a_worker_each_win_or_lose_cleanly(user: Any, media_root: Path) -> None:
     """One thread cancels every job (last first) while another runs them (first first), on
     their own connections with real commits. Whoever claims a job first wins it: a cancelled job
     never ran, a run job was never cancelled, and both sides' reports match the rows."""
@@ -579,7 +472,7 @@ def test_cancels_racing_a_worker_each_win_or_lose_cleanly(user: Any, media: Path
     ]
     # Committed for real here: every submission's task reached the queue.
     assert sorted(task["args"][0] for task in queued_tasks()) == sorted(job_ids)
-    before = counts("image-metadata")
+    before = plugin_counts("image-metadata")
     start = threading.Barrier(2)
     ran: dict[str, str | None] = {}
     cancels: dict[str, tuple[int, str | None]] = {}
@@ -593,8 +486,7 @@ def test_cancels_racing_a_worker_each_win_or_lose_cleanly(user: Any, media: Path
             connection.close()
 
     def cancel() -> None:
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=user).key}")
+        client = client_for(user)
         try:
             start.wait()
             for job_id in reversed(job_ids):
@@ -615,7 +507,7 @@ def test_cancels_racing_a_worker_each_win_or_lose_cleanly(user: Any, media: Path
     cancelled = {job_id for job_id, job in jobs.items() if job.status == JobStatus.CANCELLED}
     succeeded = {job_id for job_id, job in jobs.items() if job.status == JobStatus.SUCCESS}
     assert cancelled | succeeded == set(job_ids)
-    assert counts("image-metadata") == (before[0] + len(succeeded), before[1])
+    assert plugin_counts("image-metadata") == (before[0] + len(succeeded), before[1])
     assert {job_id for job_id, (status, _) in cancels.items() if status == 200} == cancelled
     for job_id in succeeded:
         assert cancels[job_id] in {(409, "JOB_ALREADY_FINISHED"), (409, "JOB_STATE_CONFLICT")}
@@ -623,7 +515,7 @@ def test_cancels_racing_a_worker_each_win_or_lose_cleanly(user: Any, media: Path
     for job_id in cancelled:
         assert ran[job_id] is None
         assert (jobs[job_id].started_at, jobs[job_id].worker) == (None, "")
-    assert stored_files(media) == []
+    assert stored_files(media_root) == []
 
 
 # --- the list -----------------------------------------------------------------------------
@@ -643,7 +535,7 @@ def listed_jobs(user: Any) -> dict[str, list[str]]:
     ]
     ids: dict[str, list[str]] = {"mine": [], "other": []}
     for age, (plugin, status, owner) in enumerate(made):
-        job = Job.objects.create(plugin=plugin, status=status, mode=JobMode.ASYNC, created_by=owner)
+        job = job_of(owner, status, plugin=plugin)
         set_created_at(job.pk, minutes_ago=age)
         ids["mine" if owner == user else "other"].append(str(job.pk))
     return ids
@@ -750,7 +642,7 @@ def test_the_page_size_follows_a_settings_override(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_job_the_queue_cannot_take_is_refused_with_503_and_left_failed(
-    api_client: APIClient, media: Path, monkeypatch: pytest.MonkeyPatch
+    api_client: APIClient, media_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The broker is a boundary we do not own: make it refuse, as a Redis that is down does.
     The client must hear it now, not wait for a job no worker will ever see."""
@@ -786,5 +678,5 @@ def test_a_run_stopped_at_the_worker_timeout_fails_its_job_at_once(api_client: A
     job = Job.objects.get(pk=job_id)
     assert (job.status, job.error_code) == (JobStatus.FAILED, "EXECUTION_TIMEOUT")
     assert job.error["error"]["details"] == {"timeout_seconds": 120}
-    plugin = PluginRegistry.objects.get(name="test-times-out")
+    plugin = plugin_row("test-times-out")
     assert (plugin.error_count, plugin.state) == (1, "FAILED")

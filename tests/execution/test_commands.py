@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from execution.models import Job, JobStatus
 from registry.models import PluginRegistry
 from tests import images
+from tests.helpers import plugin_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +49,34 @@ def test_analyze_runs_many_files_through_the_governed_path(tmp_path: Path) -> No
     assert lines[1]["result"]["count"] == 0
     assert "2/2" in err  # the progress bar
     assert Job.objects.filter(status=JobStatus.SUCCESS).count() == 2
-    assert PluginRegistry.objects.get(name="face-detection").success_count == 2
+    assert plugin_counts("face-detection") == (2, 0)
 
 
 def test_analyze_reports_failures_per_file_and_exits_non_zero(tmp_path: Path) -> None:
     run("sync_plugins")
     text = tmp_path / "notes.png"
     text.write_bytes(b"not really a png")
+    missing = tmp_path / "missing.png"
+    out = io.StringIO()
 
     with pytest.raises(CommandError, match="2 of 2 file"):
-        run("analyze", "image-metadata", str(text), str(tmp_path / "missing.png"))
+        call_command("analyze", "image-metadata", str(text), str(missing), stdout=out)
+
+    unreadable, unopened = (json.loads(line) for line in out.getvalue().splitlines())
+    # The first became a FAILED job with the envelope's error; the second never became a job.
+    job = Job.objects.get(pk=unreadable["job_id"])
+    assert unreadable == {
+        "file": str(text),
+        "job_id": str(job.pk),
+        "status": "FAILED",
+        "error": job.error["error"],
+    }
+    assert (job.status, unreadable["error"]["code"]) == (JobStatus.FAILED, "IMAGE_UNREADABLE")
+    assert unopened == {
+        "file": str(missing),
+        "error": f"[Errno 2] No such file or directory: '{missing}'",
+    }
+    assert Job.objects.count() == 1
 
 
 def test_analyze_refuses_options_that_are_not_json(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from execution.models import Job, JobMode, JobStatus
 from execution.services import AnalysisExecutionService, JobExecutionService
 from execution.tool_runner import ExecutionOutcome
 from tests import images
+from tests.helpers import job_of, queued_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -28,16 +29,14 @@ RETENTION_HOURS = 24
 
 
 @pytest.fixture(autouse=True)
-def sweep_settings(settings: Any, tmp_path: Path) -> Path:
-    """Short, explicit limits, so ages in the tests read against them; files under tmp_path."""
+def sweep_settings(settings: Any, media_root: Path) -> None:
+    """Short, explicit limits, so ages in the tests read against them; files under media_root."""
     settings.EXECUTION = {
         **settings.EXECUTION,
         "LOST_JOB_AFTER_SECONDS": LOST_AFTER_SECONDS,
         "REQUEUE_AFTER_SECONDS": REQUEUE_AFTER_SECONDS,
         "FAILED_IMAGE_RETENTION_HOURS": RETENTION_HOURS,
     }
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 def make_job(
@@ -191,7 +190,7 @@ def test_a_second_sweep_finds_nothing_more_to_do() -> None:
 # --- stored images ------------------------------------------------------------------------
 
 
-def test_images_are_purged_once_no_job_needs_them(sweep_settings: Path) -> None:
+def test_images_are_purged_once_no_job_needs_them(media_root: Path) -> None:
     """A failed job's image is kept for the retention period (an operator may look at it or re-run
     it), then removed; a finished job that still has one lost its worker between finishing and
     deleting, and needs it no more; a waiting or running job still needs its image."""
@@ -206,14 +205,14 @@ def test_images_are_purged_once_no_job_needs_them(sweep_settings: Path) -> None:
     cancelled = make_job(JobStatus.CANCELLED, finished_ago=timedelta(seconds=5), with_image=True)
     pending = make_job(JobStatus.PENDING, with_image=True)
     running = make_job(JobStatus.RUNNING, started_ago=timedelta(seconds=5), with_image=True)
-    assert len(list((sweep_settings / "jobs").iterdir())) == 6
+    assert len(list((media_root / "jobs").iterdir())) == 6
 
     report = tasks.sweep()
 
     assert jobs_and_images(report) == {"worker_lost": [], "images_purged": 3}
     assert [has_file(job) for job in (expired, succeeded, cancelled)] == [False] * 3
     assert [has_file(job) for job in (retained, pending, running)] == [True] * 3
-    assert sorted(path.name for path in (sweep_settings / "jobs").iterdir()) == sorted(
+    assert sorted(path.name for path in (media_root / "jobs").iterdir()) == sorted(
         Path(job.image.name).name for job in (retained, pending, running)
     )
     assert Job.objects.get(pk=expired.pk).status == JobStatus.FAILED  # the row stays
@@ -279,10 +278,7 @@ def test_ensure_schedules_creates_one_sweep_schedule_and_is_idempotent(settings:
 
 
 def queued_task_args() -> list[tuple[Any, ...]]:
-    from django_q.models import OrmQ
-    from django_q.signing import SignedPackage
-
-    return [SignedPackage.loads(entry.payload)["args"] for entry in OrmQ.objects.all()]
+    return [task["args"] for task in queued_tasks()]
 
 
 def test_a_pending_job_whose_task_was_lost_is_queued_again_then_failed() -> None:
@@ -317,7 +313,7 @@ def test_a_pending_job_waiting_less_than_the_limit_is_left_in_the_queue() -> Non
 
 
 def test_a_sync_job_left_pending_by_a_dead_process_is_lost() -> None:
-    job = Job.objects.create(plugin="ocr", mode=JobMode.SYNC, status=JobStatus.PENDING)
+    job = job_of(None, plugin="ocr", mode=JobMode.SYNC)
     Job.objects.filter(pk=job.pk).update(
         created_at=timezone.now() - timedelta(seconds=LOST_AFTER_SECONDS + 5)
     )

@@ -7,6 +7,7 @@ from execution.tool_runner import ToolRunner
 from execution.validation import ExecutionRequest
 from registry.models import PluginRegistry, PluginState
 from tests import images
+from tests.helpers import plugin_counts, plugin_row
 
 pytestmark = pytest.mark.usefixtures("synced_registry")
 
@@ -22,10 +23,6 @@ def run(plugin_name: str, **request: object):
     )
 
 
-def row(name: str) -> PluginRegistry:
-    return PluginRegistry.objects.with_average().get(name=name)
-
-
 def test_success_hands_the_plugin_decoded_bytes_and_counts_it() -> None:
     outcome = run("test-echo", options={"level": 2})
 
@@ -38,7 +35,7 @@ def test_success_hands_the_plugin_decoded_bytes_and_counts_it() -> None:
     }
     assert outcome.error is None
     assert outcome.image_size == len(images.small_png())
-    plugin = row("test-echo")
+    plugin = plugin_row("test-echo")
     assert (plugin.success_count, plugin.error_count) == (1, 0)
     assert plugin.state == PluginState.INITIALIZED
     assert plugin.last_execution_time_ms == pytest.approx(outcome.elapsed_ms)
@@ -59,7 +56,7 @@ def test_a_raising_plugin_becomes_a_plugin_error_envelope_and_fails_the_plugin()
     assert error["job_id"] == "0b9a3f5e-0000-4000-8000-000000000001"
     assert error["timestamp"].endswith("Z")
     assert "RuntimeError: model weights are corrupt" in outcome.error["_internal"]["traceback"]
-    plugin = row("test-raises")
+    plugin = plugin_row("test-raises")
     assert (plugin.success_count, plugin.error_count) == (0, 1)
     assert plugin.state == PluginState.FAILED
     assert plugin.reason == "last execution failed: PLUGIN_FAILED"
@@ -79,7 +76,7 @@ def test_invalid_output_is_a_validation_error(plugin_name: str, code: str) -> No
     assert outcome.result is None
     assert outcome.error["error"]["type"] == "ValidationError"
     assert outcome.error["error"]["code"] == code
-    plugin = row(plugin_name)
+    plugin = plugin_row(plugin_name)
     assert (plugin.success_count, plugin.error_count, plugin.state) == (0, 1, PluginState.FAILED)
 
 
@@ -96,9 +93,8 @@ def test_rejected_input_counts_an_error_but_leaves_the_state() -> None:
     outcome = run("test-echo", image="not base64!")
 
     assert outcome.error["error"]["code"] == "IMAGE_NOT_BASE64"
-    plugin = row("test-echo")
-    assert (plugin.success_count, plugin.error_count) == (1, 1)
-    assert plugin.state == PluginState.INITIALIZED
+    assert plugin_counts("test-echo") == (1, 1)
+    assert plugin_row("test-echo").state == PluginState.INITIALIZED
 
 
 def test_image_the_plugin_cannot_decode_is_an_input_error() -> None:
@@ -108,7 +104,7 @@ def test_image_the_plugin_cannot_decode_is_an_input_error() -> None:
     assert outcome.error["error"]["type"] == "ValidationError"
     assert outcome.error["error"]["code"] == "IMAGE_UNREADABLE"
     # The plugin did its job (it refused garbage): an error for the count, not a FAILED state.
-    plugin = row("image-metadata")
+    plugin = plugin_row("image-metadata")
     assert (plugin.success_count, plugin.error_count) == (0, 1)
     assert (plugin.state, plugin.reason) == (
         PluginState.INITIALIZED,
@@ -122,7 +118,7 @@ def test_an_unavailable_row_is_never_overwritten_by_a_run() -> None:
     )
     run("test-echo")
 
-    plugin = row("test-echo")
+    plugin = plugin_row("test-echo")
     assert plugin.state == PluginState.UNAVAILABLE
     assert plugin.reason == "disabled by an operator (ops)"
     assert plugin.success_count == 1
@@ -145,7 +141,7 @@ def test_metrics_are_updated_even_when_the_runner_is_interrupted() -> None:
             ),
         )
 
-    plugin = row("test-echo")
+    plugin = plugin_row("test-echo")
     assert (plugin.success_count, plugin.error_count) == (0, 1)
     assert plugin.state == PluginState.FAILED
     assert plugin.reason == "last execution failed: interrupted"
@@ -156,7 +152,7 @@ def test_an_option_the_plugin_cannot_serve_is_an_options_error() -> None:
 
     assert outcome.error["error"]["code"] == "OPTIONS_INVALID"
     assert "not installed: xxx" in outcome.error["error"]["message"]
-    assert row("ocr").state == PluginState.INITIALIZED
+    assert plugin_row("ocr").state == PluginState.INITIALIZED
 
 
 def test_an_image_over_the_pixel_limit_is_refused_before_the_plugin_runs(settings) -> None:
@@ -166,7 +162,7 @@ def test_an_image_over_the_pixel_limit_is_refused_before_the_plugin_runs(setting
 
     assert outcome.error["error"]["code"] == "IMAGE_TOO_LARGE"
     assert outcome.error["error"]["details"] == {"width": 8, "height": 6, "max_pixels": 47}
-    assert row("test-echo").state == PluginState.LOADED
+    assert plugin_row("test-echo").state == PluginState.LOADED
 
 
 @pytest.mark.parametrize("text", ["nul\x00byte", "lone \ud800 surrogate"])

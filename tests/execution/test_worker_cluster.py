@@ -52,13 +52,6 @@ LOST_JOB_AFTER_SECONDS = 6
 
 
 @pytest.fixture
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    """The job images, shared by the test process (which stores them) and the clusters."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def start_cluster(
     transactional_db: None, settings: Any, media_root: Path, tmp_path: Path
 ) -> Iterator[Callable[..., QCluster]]:

@@ -52,6 +52,7 @@ def test_exif_orientation_is_applied(analyse, face_plugin, encode, portrait):
     turned = analyse(face_plugin, encode(sideways, exif=exif))
     ignored = analyse(face_plugin, encode(sideways))
 
+    assert upright["count"] == 1
     assert turned == upright
     assert ignored == {"faces": [], "count": 0, "image_width": 400, "image_height": 512}
 

@@ -5,25 +5,21 @@ import sys
 
 import pytest
 
+from plugins import discovery
 from plugins.builtin.faces import FaceDetectionPlugin
 from plugins.builtin.metadata import ImageMetadataPlugin
 from plugins.builtin.ocr import OcrPlugin
 from plugins.builtin.qr_code import QrCodePlugin
 from plugins.discovery import UnavailablePlugin, discover_plugins
+from tests.conftest import BUILTIN_PLUGINS
 from tests.plugins.sample_plugins import EchoPlugin
 
 SAMPLES = "tests.plugins.sample_plugins"
-BUILTIN_PATHS = [
-    "plugins.builtin.metadata.ImageMetadataPlugin",
-    "plugins.builtin.qr_code.QrCodePlugin",
-    "plugins.builtin.faces.FaceDetectionPlugin",
-    "plugins.builtin.ocr.OcrPlugin",
-]
 ENTRY_POINT_GROUP = "execution_server_tests.sample_plugins"
 
 
 def test_builtin_plugins_are_all_available_here():
-    found = discover_plugins(BUILTIN_PATHS, entry_point_group=None)
+    found = discover_plugins(BUILTIN_PLUGINS, entry_point_group=None)
 
     assert found.unavailable == {}
     assert {name: type(plugin) for name, plugin in found.available.items()} == {
@@ -156,8 +152,26 @@ def test_entry_points_are_discovered_after_dotted_paths():
 
 
 @pytest.mark.usefixtures("installed_distribution")
-def test_entry_points_are_ignored_without_a_group():
-    assert discover_plugins([], entry_point_group=None).available == {}
+def test_entry_points_are_ignored_without_a_group(monkeypatch):
+    """Without a group the entry points are not even read: ``entry_points(group=None)`` would
+    find nothing anyway, so only a spy on the lookup can tell."""
+    groups = []
+    real_entry_points = discovery.entry_points
+
+    def spy(**selection):
+        groups.append(selection.get("group"))
+        return real_entry_points(**selection)
+
+    monkeypatch.setattr(discovery, "entry_points", spy)
+
+    found = discover_plugins([f"{SAMPLES}.EchoPlugin"], entry_point_group=None)
+
+    assert groups == []
+    assert list(found.available) == ["sample-echo"]
+    assert found.unavailable == {}
+    # The spy sees the lookup when there is a group, and the installed pack is found.
+    assert "gone" in discover_plugins([], entry_point_group=ENTRY_POINT_GROUP).unavailable
+    assert groups == [ENTRY_POINT_GROUP]
 
 
 def test_plugins_package_stays_independent_of_the_server():
@@ -165,7 +179,7 @@ def test_plugins_package_stays_independent_of_the_server():
     script = (
         "import sys\n"
         "from plugins.discovery import discover_plugins\n"
-        f"found = discover_plugins({BUILTIN_PATHS!r}, entry_point_group=None)\n"
+        f"found = discover_plugins({BUILTIN_PLUGINS!r}, entry_point_group=None)\n"
         "assert len(found.available) == 4, found.unavailable\n"
         "loaded = {name.split('.')[0] for name in sys.modules}\n"
         "print(sorted(loaded & {'django', 'execution', 'registry'}))\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,22 +17,15 @@ pytestmark = pytest.mark.usefixtures("synced_registry")
 CHANGELIST = "/admin/registry/pluginregistry/"
 
 
-@pytest.fixture
-def admin_client(db: None) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.create_superuser("ops", password="x" * 12))
-    return client
-
-
 def test_changelist_shows_states_counts_and_averages_in_a_fixed_number_of_queries(
-    admin_client: Client,
+    ops_client: Client,
 ) -> None:
     PluginRegistry.objects.filter(name="qr-code").update(
         success_count=3, error_count=1, total_execution_time_ms=40.0, state=PluginState.FAILED
     )
 
     with CaptureQueriesContext(connection) as queries:
-        response = admin_client.get(CHANGELIST)
+        response = ops_client.get(CHANGELIST)
     html = response.content.decode()
 
     assert response.status_code == 200
@@ -44,24 +36,24 @@ def test_changelist_shows_states_counts_and_averages_in_a_fixed_number_of_querie
     fixed = len(queries)
     PluginRegistry.objects.create(name="another-plugin")
     with CaptureQueriesContext(connection) as more_queries:
-        admin_client.get(CHANGELIST)
+        ops_client.get(CHANGELIST)
     assert len(more_queries) == fixed
 
 
-def test_metrics_are_read_only_and_rows_cannot_be_added(admin_client: Client) -> None:
+def test_metrics_are_read_only_and_rows_cannot_be_added(ops_client: Client) -> None:
     plugin = PluginRegistry.objects.get(name="ocr")
 
-    response = admin_client.get(f"{CHANGELIST}{plugin.pk}/change/")
+    response = ops_client.get(f"{CHANGELIST}{plugin.pk}/change/")
 
     assert response.status_code == 200
     assert 'name="success_count"' not in response.content.decode()
-    assert admin_client.get(f"{CHANGELIST}add/").status_code == 403
+    assert ops_client.get(f"{CHANGELIST}add/").status_code == 403
 
 
-def test_disable_and_enable_actions(admin_client: Client) -> None:
+def test_disable_and_enable_actions(ops_client: Client) -> None:
     plugin = PluginRegistry.objects.get(name="ocr")
 
-    admin_client.post(CHANGELIST, {"action": "disable_plugins", "_selected_action": [plugin.pk]})
+    ops_client.post(CHANGELIST, {"action": "disable_plugins", "_selected_action": [plugin.pk]})
     plugin.refresh_from_db()
     assert (plugin.state, plugin.reason, plugin.disabled) == (
         PluginState.UNAVAILABLE,
@@ -69,7 +61,7 @@ def test_disable_and_enable_actions(admin_client: Client) -> None:
         True,
     )
 
-    admin_client.post(CHANGELIST, {"action": "enable_plugins", "_selected_action": [plugin.pk]})
+    ops_client.post(CHANGELIST, {"action": "enable_plugins", "_selected_action": [plugin.pk]})
     plugin.refresh_from_db()
     assert (plugin.state, plugin.disabled) == (PluginState.LOADED, False)
 
