@@ -131,6 +131,12 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that accepts the connection and never answers must not hold a request (or a
+    # /readyz check) for ever.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", 5
+    )
 # Connections are kept between requests: opening one costs more than a no-op execution. On
 # PostgreSQL a kept connection is checked before each request reuses it, so a restarted server
 # costs one failed request's reconnect, not a 500.
@@ -215,6 +221,17 @@ EXECUTION: dict[str, Any] = {
     "IDEMPOTENCY_KEY_TTL_HOURS": env_int("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24),
     # How often the sweep runs on the worker cluster.
     "SWEEP_INTERVAL_MINUTES": env_int("EXECUTION_SWEEP_INTERVAL_MINUTES", 1),
+    # /readyz: each check's own budget; the endpoint answers within it plus one second.
+    "READINESS_CHECK_TIMEOUT_SECONDS": float(
+        os.environ.get("EXECUTION_READINESS_CHECK_TIMEOUT_SECONDS", "2")
+    ),
+    # /readyz fails when no worker cluster wrote its status this recently (each writes it
+    # every half second).
+    "CLUSTER_SEEN_WITHIN_SECONDS": env_int("EXECUTION_CLUSTER_SEEN_WITHIN_SECONDS", 10),
+    # /metrics: open when neither is set. A request passes with `Authorization: Bearer <token>`
+    # or from an address in the allow-list (addresses or networks, e.g. 10.0.0.0/8).
+    "METRICS_TOKEN": os.environ.get("EXECUTION_METRICS_TOKEN", ""),
+    "METRICS_ALLOWED_IPS": env_list("EXECUTION_METRICS_ALLOWED_IPS", []),
 }
 
 # A request body may carry the largest image base64-encoded (4/3 larger) plus the JSON or form
@@ -234,7 +251,12 @@ FILE_UPLOAD_HANDLERS = [
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that stops answering fails a throttle check in seconds, not never.
+            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+        }
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
