@@ -221,6 +221,10 @@ EXECUTION: dict[str, Any] = {
     "IDEMPOTENCY_KEY_TTL_HOURS": env_int("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24),
     # How often the sweep runs on the worker cluster.
     "SWEEP_INTERVAL_MINUTES": env_int("EXECUTION_SWEEP_INTERVAL_MINUTES", 1),
+    # A plugin that crashes or times out this many times in a row is made UNAVAILABLE for the
+    # cooldown; then one trial run is let through, and its success closes the circuit again.
+    "CIRCUIT_BREAKER_FAILURES": env_int("EXECUTION_CIRCUIT_BREAKER_FAILURES", 3),
+    "CIRCUIT_BREAKER_COOLDOWN_SECONDS": env_int("EXECUTION_CIRCUIT_BREAKER_COOLDOWN_SECONDS", 60),
     # /readyz: each check's own budget; the endpoint answers within it plus one second.
     "READINESS_CHECK_TIMEOUT_SECONDS": float(
         os.environ.get("EXECUTION_READINESS_CHECK_TIMEOUT_SECONDS", "2")
