@@ -141,7 +141,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # PostgreSQL a kept connection is checked before each request reuses it, so a restarted server
 # costs one failed request's reconnect, not a 500.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     # Kept open too, for another reason: when the last connection to a WAL database closes,
     # SQLite checkpoints the WAL into the database file and deletes it (4 fsyncs, 2 unlinks),
     # which with a connection per request was 2.8 ms of every request. SQLite's own automatic
@@ -232,10 +233,17 @@ EXECUTION: dict[str, Any] = {
     # /readyz fails when no worker cluster wrote its status this recently (each writes it
     # every half second).
     "CLUSTER_SEEN_WITHIN_SECONDS": env_int("EXECUTION_CLUSTER_SEEN_WITHIN_SECONDS", 10),
-    # /metrics: open when neither is set. A request passes with `Authorization: Bearer <token>`
-    # or from an address in the allow-list (addresses or networks, e.g. 10.0.0.0/8).
+    # /metrics: a request passes with `Authorization: Bearer <token>` or from an address in the
+    # allow-list (addresses or networks, e.g. 10.0.0.0/8); open to all when neither is set,
+    # which is the embedded default. The scaled set-up (PostgreSQL or Redis) allows this machine
+    # only unless told otherwise.
     "METRICS_TOKEN": os.environ.get("EXECUTION_METRICS_TOKEN", ""),
-    "METRICS_ALLOWED_IPS": env_list("EXECUTION_METRICS_ALLOWED_IPS", []),
+    "METRICS_ALLOWED_IPS": env_list(
+        "EXECUTION_METRICS_ALLOWED_IPS",
+        ["127.0.0.1", "::1"]
+        if os.environ.get("REDIS_URL") or DATABASES["default"]["ENGINE"] != SQLITE_ENGINE
+        else [],
+    ),
 }
 
 # A request body may carry the largest image base64-encoded (4/3 larger) plus the JSON or form

@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from operations import health
+from operations import health, metrics
 
 urlpatterns = [
     # Operations: outside /v1, no token, no envelope; for load balancers and orchestrators.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.ReadinessView.as_view(), name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("v1/", include("execution.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
