@@ -24,6 +24,9 @@ KEYS = frozenset(
         "REQUEUE_AFTER_SECONDS",
         "SWEEP_INTERVAL_MINUTES",
         "IDEMPOTENCY_KEY_TTL_HOURS",
+        "WEB_TIMEOUT_SECONDS",
+        "WEB_THREADS",
+        "BODY_TIMEOUT_SECONDS",
     }
 )
 
