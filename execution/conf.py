@@ -30,6 +30,9 @@ KEYS = frozenset(
         "CLUSTER_SEEN_WITHIN_SECONDS",
         "METRICS_TOKEN",
         "METRICS_ALLOWED_IPS",
+        "WEB_TIMEOUT_SECONDS",
+        "WEB_THREADS",
+        "BODY_TIMEOUT_SECONDS",
     }
 )
 

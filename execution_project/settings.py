@@ -244,6 +244,14 @@ EXECUTION: dict[str, Any] = {
         if os.environ.get("REDIS_URL") or DATABASES["default"]["ENGINE"] != SQLITE_ENGINE
         else [],
     ),
+    # --- The web tier (execution_project/gunicorn_conf.py, execution/api/server.py) ---
+    # gunicorn's worker timeout: a sync request runs its plugin inside the web request, so this
+    # must exceed the slowest sync run.
+    "WEB_TIMEOUT_SECONDS": env_int("WEB_TIMEOUT", 120),
+    # Threads per web process that run requests; bodies are read before one is taken.
+    "WEB_THREADS": env_int("WEB_THREADS", 4),
+    # A request body not received whole within this is refused with 408, holding no thread.
+    "BODY_TIMEOUT_SECONDS": env_int("WEB_BODY_TIMEOUT", 60),
 }
 
 # A request body may carry the largest image base64-encoded (4/3 larger) plus the JSON or form
