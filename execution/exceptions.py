@@ -169,6 +169,12 @@ class JobStateConflict(ExecutionError):
     default_message = "The job is not in a state that allows this."
 
 
+class ImageNotKept(ExecutionError):
+    code = "IMAGE_NOT_KEPT"
+    status_code = 409
+    default_message = "The job's image is no longer stored, so the job cannot be re-run."
+
+
 class RequestRejected(ExecutionError):
     """A refusal at the protocol level (authentication, method, media type, throttling), whose
     code and status come from the framework that refused."""
