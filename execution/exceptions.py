@@ -256,3 +256,9 @@ def _all_subclasses(cls: type[ExecutionFailure]) -> list[type[ExecutionFailure]]
 
 
 _STATUS_BY_CODE = {cls.code: cls.status_code for cls in _all_subclasses(ExecutionFailure)}
+
+
+def known_codes() -> list[str]:
+    """Every code the hierarchy declares, sorted: the admin filters jobs by these without
+    reading the Job table (codes of protocol refusals come from the framework, not from here)."""
+    return sorted(_STATUS_BY_CODE)

@@ -8,6 +8,7 @@ A sweep deletes at most ``max_rows``; whatever is left goes on the next run.
 from __future__ import annotations
 
 from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
