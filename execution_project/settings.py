@@ -212,6 +212,10 @@ EXECUTION: dict[str, Any] = {
     "IDEMPOTENCY_KEY_TTL_HOURS": env_int("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24),
     # How often the sweep runs on the worker cluster.
     "SWEEP_INTERVAL_MINUTES": env_int("EXECUTION_SWEEP_INTERVAL_MINUTES", 1),
+    # A plugin that crashes or times out this many times in a row is made UNAVAILABLE for the
+    # cooldown; then one trial run is let through, and its success closes the circuit again.
+    "CIRCUIT_BREAKER_FAILURES": env_int("EXECUTION_CIRCUIT_BREAKER_FAILURES", 3),
+    "CIRCUIT_BREAKER_COOLDOWN_SECONDS": env_int("EXECUTION_CIRCUIT_BREAKER_COOLDOWN_SECONDS", 60),
 }
 
 # A request body may carry the largest image base64-encoded (4/3 larger) plus the JSON or form

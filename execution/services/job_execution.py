@@ -21,7 +21,7 @@ from execution.services.plugin_execution import PluginExecutionService
 from execution.tool_runner import ExecutionOutcome
 from execution.validation import ExecutionRequest, ValidatedInput, storable_text, unstorable
 from registry import services as registry_services
-from registry.models import PluginState
+from registry.models import Outcome, PluginState
 
 logger = logging.getLogger(__name__)
 
@@ -221,10 +221,11 @@ class JobExecutionService:
                     elapsed = (timezone.now() - job.started_at).total_seconds() * 1000
                     registry_services.update_execution_metrics(
                         plugin_name=job.plugin,
-                        state=PluginState.FAILED,
+                        outcome=Outcome.PLUGIN_FAULT,
                         elapsed_ms=elapsed,
-                        had_error=True,
+                        state=PluginState.FAILED,
                         reason="last execution failed: WORKER_LOST",
+                        error_code=failure.code,
                     )
         return failed
 
