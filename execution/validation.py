@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from jsonschema import Draft202012Validator
 from PIL import Image
+from referencing import Registry
 
 from execution import exceptions
 from execution.conf import execution_settings
@@ -207,7 +208,9 @@ def check_pixels(data: bytes, *, max_pixels: int) -> None:
 
 
 def _schema_errors(schema: dict[str, Any], instance: Any) -> list[dict[str, str]]:
-    validator = Draft202012Validator(schema)
+    # An empty registry: jsonschema would otherwise fetch a remote $ref over the network at
+    # validation time (discovery refuses schemas that have one; this makes it impossible).
+    validator = Draft202012Validator(schema, registry=Registry())
     return [
         {"path": "/".join(str(part) for part in error.absolute_path), "message": error.message}
         for error in sorted(validator.iter_errors(instance), key=lambda error: error.path)

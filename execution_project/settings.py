@@ -6,6 +6,7 @@ set-up (SQLite in WAL mode, django-q2's ORM broker) with nothing to install but 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,28 @@ EXECUTION: dict[str, Any] = {
     "IDEMPOTENCY_KEY_TTL_HOURS": env_int("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24),
     # How often the sweep runs on the worker cluster.
     "SWEEP_INTERVAL_MINUTES": env_int("EXECUTION_SWEEP_INTERVAL_MINUTES", 1),
+    # How every plugin is hosted (execution.tool_runner): "process" runs it in a warm pool of
+    # worker processes, killed and replaced past its timeout or when it dies, under setrlimit
+    # memory and CPU limits; "inline" runs it in the calling thread (trusted, fast plugins
+    # only: nothing stops or contains it there). CPU seconds a little above the timeout: a
+    # plugin busy on one core hits its timeout first; CPU spent on several threads hits the
+    # CPU limit sooner.
+    "PLUGIN_HOSTING_DEFAULTS": {
+        "isolation": os.environ.get("EXECUTION_PLUGIN_ISOLATION", "process"),
+        "timeout_seconds": env_int("EXECUTION_PLUGIN_TIMEOUT_SECONDS", 30),
+        "memory_mb": env_int("EXECUTION_PLUGIN_MEMORY_MB", 2048),
+        "cpu_seconds": env_int(
+            "EXECUTION_PLUGIN_CPU_SECONDS", env_int("EXECUTION_PLUGIN_TIMEOUT_SECONDS", 30) + 5
+        ),
+    },
+    # Per plugin name, any of the keys above, e.g. {"image-metadata": {"isolation": "inline"}};
+    # from the environment as JSON.
+    "PLUGIN_HOSTING": json.loads(os.environ.get("EXECUTION_PLUGIN_HOSTING", "{}")),
+    # Worker processes per server process. 0 sizes the pool for the threads that feed it: one
+    # child per web thread (WEB_THREADS), one in a django-q2 worker (it runs one task at a time).
+    "POOL_SIZE": env_int("EXECUTION_POOL_SIZE", 0),
+    # A child is replaced after this many runs, so slow leaks in native libraries never pile up.
+    "TASKS_PER_CHILD": env_int("EXECUTION_TASKS_PER_CHILD", 200),
     # A plugin that crashes or times out this many times in a row is made UNAVAILABLE for the
     # cooldown; then one trial run is let through, and its success closes the circuit again.
     "CIRCUIT_BREAKER_FAILURES": env_int("EXECUTION_CIRCUIT_BREAKER_FAILURES", 3),
@@ -250,10 +273,10 @@ EXECUTION: dict[str, Any] = {
         else [],
     ),
     # --- The web tier (execution_project/gunicorn_conf.py, execution/api/server.py) ---
-    # gunicorn's worker timeout: a sync request runs its plugin inside the web request, so this
-    # must exceed the slowest sync run.
+    # gunicorn's worker timeout: every plugin timeout must sit below it (a system check says so).
     "WEB_TIMEOUT_SECONDS": env_int("WEB_TIMEOUT", 120),
-    # Threads per web process that run requests; bodies are read before one is taken.
+    # Threads per web process that run requests (bodies are read before one is taken); they
+    # also size each web process's plugin pool.
     "WEB_THREADS": env_int("WEB_THREADS", 4),
     # A request body not received whole within this is refused with 408, holding no thread.
     "BODY_TIMEOUT_SECONDS": env_int("WEB_BODY_TIMEOUT", 60),
@@ -387,6 +410,9 @@ Q_CLUSTER: dict[str, object] = {
     "catch_up": False,
     "save_limit": 500,
     "label": "Task queue",
+    # Workers start the plugin pool's processes (execution.tool_runner.pool): multiprocessing
+    # forbids a daemonic process to have children. The sentinel still stops every worker.
+    "daemonize_workers": False,
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

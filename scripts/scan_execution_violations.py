@@ -48,7 +48,9 @@ SKIP_DIRS = frozenset(
 )
 SKIP_FILES = frozenset({"conftest.py"})
 
-TOOL_RUNNER_PATH = "execution/tool_runner.py"
+TOOL_RUNNER_PATH = "execution/tool_runner/__init__.py"
+# The pool child's entry point: where an isolated plugin's ``run`` is called.
+TOOL_RUNNER_CHILD_PATH = "execution/tool_runner/child.py"
 TOOL_RUNNER_MODULE = "execution.tool_runner"
 TOOL_RUNNER = "execution.tool_runner.ToolRunner"
 EXECUTION_FAILURE = "execution.exceptions.ExecutionFailure"
@@ -1007,7 +1009,7 @@ def _plain_return(statement: ast.stmt) -> bool:
 
 def _tool_runner_exists(rule: Rule, project: Project) -> Iterator[Violation]:
     """A rule that cannot find ToolRunner.run fails: a tree with an ``execution`` package
-    (``execution/__init__.py``) must have execution/tool_runner.py."""
+    (``execution/__init__.py``) must have execution/tool_runner/__init__.py."""
     if "execution/__init__.py" in project.paths and TOOL_RUNNER_PATH not in project.paths:
         yield rule.violation(TOOL_RUNNER_PATH, 1, 1, "file not found")
 
@@ -1373,7 +1375,7 @@ RULES: tuple[Rule, ...] = (
         message="plugins run only inside ToolRunner.run, which validates, contains and meters "
         "every execution",
         scope=("**",),
-        allow=(TOOL_RUNNER_PATH,),
+        allow=(TOOL_RUNNER_PATH, TOOL_RUNNER_CHILD_PATH),
         visitor=PluginRunVisitor,
         good=(
             sample(
@@ -1517,12 +1519,27 @@ RULES: tuple[Rule, ...] = (
                     return hasattr(plugin_class, "run") and callable(plugin_class)
                 """,
             ),
+            sample(
+                TOOL_RUNNER_CHILD_PATH,
+                """
+                def run_plugin(task):
+                    return _plugins[task.plugin].run(task.payload)
+                """,
+            ),
         ),
         bad=(
             sample(
                 "execution/services/job_execution.py",
                 """
                 def execute(plugin, payload):
+                    return plugin.run(payload)
+                """,
+                2,
+            ),
+            sample(
+                "execution/tool_runner/pool.py",
+                """
+                def run_in_pool(plugin, payload):
                     return plugin.run(payload)
                 """,
                 2,
@@ -1799,7 +1816,7 @@ RULES: tuple[Rule, ...] = (
         message="views, API, tasks, admin and commands go through execution.services, which own "
         "jobs and errors; only the services hold the ToolRunner",
         scope=EDGES,
-        allow=("execution/services/**", TOOL_RUNNER_PATH),
+        allow=("execution/services/**", "execution/tool_runner/**"),
         visitor=RunnerImportVisitor,
         good=(
             sample(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 import time
 from typing import Any
 
 import numpy as np
 
 from plugins.base import AnalysisPlugin
+
+
+def _options(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
 class Raises(AnalysisPlugin):
@@ -68,11 +74,7 @@ class Sleeps(AnalysisPlugin):
     """Takes its time, so tests can act while a job is RUNNING (cancel races, killed workers)."""
 
     name = "test-sleeps"
-    options_schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": 600}},
-    }
+    options_schema = _options(seconds={"type": "number", "minimum": 0, "maximum": 600})
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         seconds = payload["options"].get("seconds", 1.0)
@@ -80,13 +82,74 @@ class Sleeps(AnalysisPlugin):
         return {"slept": seconds}
 
 
-class TimesOut(AnalysisPlugin):
-    """Stopped as django-q2 stops a task past Q_TIMEOUT: SystemExit raised inside the run."""
+class RaisesSystemExit(AnalysisPlugin):
+    """``sys.exit(3)`` in a plugin: 3 is the status gunicorn's master takes for a boot error."""
 
-    name = "test-times-out"
+    name = "test-raises-system-exit"
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        raise SystemExit(1)
+        raise SystemExit(3)
+
+
+class RaisesKeyboardInterrupt(AnalysisPlugin):
+    name = "test-raises-keyboard-interrupt"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        raise KeyboardInterrupt
+
+
+class SleepsForever(AnalysisPlugin):
+    """Hangs without using CPU: only a timeout stops it."""
+
+    name = "test-sleeps-forever"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        while True:
+            time.sleep(3600)
+
+
+class SpinsInC(AnalysisPlugin):
+    """A catastrophic regular expression: C code that holds the GIL and never returns to Python,
+    so no signal handler of Python's ever runs while it spins."""
+
+    name = "test-spins-in-c"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        re.match(r"(a+)+$", "a" * 64 + "b")
+        return {"matched": False}
+
+
+class Exits(AnalysisPlugin):
+    """``os._exit(status)``: the process ends at once, no exception, no cleanup."""
+
+    name = "test-exits"
+    options_schema = _options(status={"type": "integer", "minimum": 0, "maximum": 255})
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if "status" not in payload["options"]:
+            return {"exited": False}  # healthy: lets a circuit's trial run succeed
+        os._exit(payload["options"]["status"])
+
+
+class Segfaults(AnalysisPlugin):
+    """Reads address 0 through ctypes, as a buggy C extension would: SIGSEGV."""
+
+    name = "test-segfaults"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        ctypes.string_at(0)
+        return {}
+
+
+class AllocatesForever(AnalysisPlugin):
+    """Takes memory 16 MiB at a time (written, so really resident) until something stops it."""
+
+    name = "test-allocates-forever"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        hoard = []
+        while True:
+            hoard.append(b"x" * (16 * 1024 * 1024))
 
 
 class ExitsProcess(AnalysisPlugin):

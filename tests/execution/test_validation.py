@@ -167,3 +167,22 @@ def test_output_checks() -> None:
         validate_output({"value": {1, 2}}, None)
     with pytest.raises(exceptions.OutputSchemaMismatch):
         validate_output({}, {"type": "object", "required": ["count"]})
+
+
+def test_validation_never_fetches_a_remote_ref(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery refuses such schemas; should one get here, jsonschema must not go to the
+    network for it (its default would), but fail as unresolvable."""
+    import urllib.request
+
+    from referencing.exceptions import Unresolvable
+
+    from execution.validation import check_options
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("validation tried to fetch a remote $ref")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    schema = {"properties": {"box": {"$ref": "https://schemas.example.org/box.json"}}}
+
+    with pytest.raises(Unresolvable):
+        check_options({"box": 1}, schema)

@@ -123,7 +123,7 @@ def test_an_execution_package_without_a_tool_runner_fails(tmp_path: Path) -> Non
     write_tree(tmp_path, {**CLEAN, "execution/__init__.py": ""})
     result = run_scanner("--path", str(tmp_path))
     assert result.returncode == 1
-    assert result.stdout.startswith("execution/tool_runner.py:1:1 EXE003 file not found")
+    assert result.stdout.startswith("execution/tool_runner/__init__.py:1:1 EXE003 file not found")
 
 
 def test_default_path_is_the_repository_root_whatever_the_cwd(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def test_a_tree_without_an_execution_package_needs_no_tool_runner() -> None:
     assert scan_sources({"execution/helpers.py": "VALUE = 1\n"}) == []
     found = scan_sources({"execution/__init__.py": ""})
     assert [(v.path, v.line, v.col, v.rule) for v in found] == [
-        ("execution/tool_runner.py", 1, 1, "EXE003")
+        ("execution/tool_runner/__init__.py", 1, 1, "EXE003")
     ]
 
 
