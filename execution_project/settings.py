@@ -7,6 +7,7 @@ set-up (SQLite in WAL mode, django-q2's ORM broker) with nothing to install but 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "registry",
     "execution",
 ]
@@ -101,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "execution_project.urls"
@@ -234,7 +238,13 @@ FILE_UPLOAD_HANDLERS = [
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # The throttles fail open when Redis is away; a Redis that hangs (paused, a network
+            # that drops packets) must not hold a request longer than this either.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -244,6 +254,8 @@ CACHES = {
 }
 
 # --- REST framework -----------------------------------------------------------------------
+
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -260,17 +272,42 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Per token (a token is a user); failed authentications per address, checked before
-    # authentication (execution.api.throttling), so guessing tokens is slow too.
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # Per token (a token is a user), and failed authentications per address
+    # (execution.api.throttling): atomic counters in the cache, open when the cache is away.
+    "DEFAULT_THROTTLE_CLASSES": ["execution.api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("THROTTLE_USER_RATE", "600/minute"),
         "failed_auth": os.environ.get("THROTTLE_FAILED_AUTH_RATE", "30/minute"),
     },
     # 0 trusts no X-Forwarded-For (a client could send any): throttling counts REMOTE_ADDR.
-    # Behind proxies, set the number of them so it counts the client's address instead.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    # Behind proxies, set the number of them so it counts the client's address instead (the
+    # admin login's lockout, AXES_IPWARE_PROXY_COUNT, follows the same number).
+    "NUM_PROXIES": NUM_PROXIES,
 }
+
+# --- Admin login lockout (django-axes) ----------------------------------------------------
+
+# The admin's password form counts failures in the database (atomic: a row per username and
+# address, incremented with F() under SELECT FOR UPDATE) and locks out that username from that
+# address only: an attacker cannot lock an operator out from elsewhere, nor every user of a
+# shared address. Tokens never go through this (DRF checks them without authenticate()).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Failures during a lockout do not extend it: the lockout ends COOLOFF after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client's address as the API throttles see it: X-Forwarded-For only behind NUM_PROXIES.
+AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+AXES_IPWARE_PROXY_ORDER = "right-most"  # as DRF counts NUM_PROXIES: from the right
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if NUM_PROXIES else ("REMOTE_ADDR",)
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Execution governance server",

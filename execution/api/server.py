@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
-from gunicorn.workers import gasgi  # type: ignore[import-untyped]
+from gunicorn.workers import gasgi
 
 from execution import exceptions
 from execution.envelope import build_envelope, public_envelope

@@ -48,17 +48,15 @@ from registry import selectors as registry_selectors
 
 
 class ApiView(APIView):
-    """Every /v1 view: refuses an address that keeps failing to authenticate, before it tries
-    again, and counts each failure."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if wait := FailedAuthenticationThrottle().seconds_blocked(request, self):
-            raise drf_exceptions.Throttled(wait)
-        super().initial(request, *args, **kwargs)
+    """Every /v1 view: counts each failed authentication against its address, and answers 429
+    instead of 401 once the address is past its rate. Requests that authenticate are never
+    refused for those failures."""
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
-            FailedAuthenticationThrottle().record_failure(self.request, self)
+            throttle = FailedAuthenticationThrottle()
+            if not throttle.allow_request(self.request, self):
+                exc = drf_exceptions.Throttled(throttle.wait())
         return super().handle_exception(exc)
 
 
