@@ -214,7 +214,25 @@ def _schema_errors(schema: dict[str, Any], instance: Any) -> list[dict[str, str]
     ][:20]
 
 
+def check_options_size(options: Any, *, max_bytes: int) -> None:
+    """Refuse options over ``max_bytes`` as JSON (or as the text a form sent), before they are
+    parsed further, stored with a job or handed to a plugin."""
+    if isinstance(options, str):
+        size = len(options.encode("utf-8", "surrogatepass"))
+    else:
+        try:
+            size = len(json.dumps(options, separators=(",", ":"), default=str).encode())
+        except (TypeError, ValueError, RecursionError):
+            return  # not JSON: check_options refuses it with its reason
+    if size > max_bytes:
+        raise exceptions.OptionsTooLarge(
+            f"The options are {size} bytes as JSON; the limit is {max_bytes}.",
+            details={"size_bytes": size, "max_bytes": max_bytes},
+        )
+
+
 def check_options(options: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
+    check_options_size(options, max_bytes=execution_settings.MAX_OPTIONS_BYTES)
     if options is None:
         options = {}
     if not isinstance(options, dict):
@@ -259,9 +277,15 @@ def validate_output(result: Any, schema: dict[str, Any] | None) -> dict[str, Any
     if not isinstance(result, dict):
         raise exceptions.OutputNotADict(details={"returned_type": type(result).__name__})
     try:
-        json.dumps(result, allow_nan=False)
+        # ASCII-escaped, so its length is its size in bytes.
+        size = len(json.dumps(result, allow_nan=False))
     except (TypeError, ValueError) as error:
         raise exceptions.OutputNotJson(details={"reason": str(error)}) from error
+    if size > (limit := execution_settings.MAX_RESULT_BYTES):
+        raise exceptions.OutputTooLarge(
+            f"The result is {size} bytes as JSON; the limit is {limit}.",
+            details={"size_bytes": size, "max_bytes": limit},
+        )
     if reason := unstorable_reason(result):
         raise exceptions.OutputNotJson(details={"reason": reason})
     if schema is not None and (errors := _schema_errors(schema, result)):

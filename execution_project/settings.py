@@ -197,6 +197,15 @@ EXECUTION: dict[str, Any] = {
         "EXECUTION_ACCEPTED_MIME_TYPES",
         ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"],
     ),
+    # What is kept: a plugin's result (as JSON) and a job's options, refused past these sizes.
+    "MAX_RESULT_BYTES": env_int("EXECUTION_MAX_RESULT_BYTES", MIB),
+    "MAX_OPTIONS_BYTES": env_int("EXECUTION_MAX_OPTIONS_BYTES", 16 * 1024),
+    # Stored async images (jobs waiting, failed jobs within their retention), in all and per
+    # client; a submission past either is refused.
+    "MAX_STORED_IMAGE_BYTES": env_int("EXECUTION_MAX_STORED_IMAGE_BYTES", 2048 * MIB),
+    "MAX_STORED_IMAGE_BYTES_PER_CLIENT": env_int(
+        "EXECUTION_MAX_STORED_IMAGE_BYTES_PER_CLIENT", 200 * MIB
+    ),
     # A failed async job keeps its image this long, so an operator can look at it or re-run it.
     "FAILED_IMAGE_RETENTION_HOURS": env_int("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72),
     # A job RUNNING longer than this lost its worker (killed, out of memory): the sweep fails it

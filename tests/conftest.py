@@ -31,6 +31,7 @@ MISBEHAVING_PLUGINS = [
         "Echo",
         "Sleeps",
         "TimesOut",
+        "ReturnsHuge",
     )
 ]
 

@@ -102,3 +102,17 @@ class ExitsProcess(AnalysisPlugin):
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         os._exit(payload["options"].get("status", 3))
+
+
+class ReturnsHuge(AnalysisPlugin):
+    """Returns a result of the size it is asked for (50 MB by default)."""
+
+    name = "test-returns-huge"
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"size": {"type": "integer", "minimum": 0}},
+    }
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"text": "x" * payload["options"].get("size", 50_000_000)}

@@ -37,6 +37,7 @@ from execution.api.serializers import (
     JobPageSerializer,
     JobResultSerializer,
     JobSerializer,
+    JobSummarySerializer,
     PluginSerializer,
     SyncResultSerializer,
 )
@@ -162,7 +163,7 @@ class JobListView(ApiView):
         jobs = selectors.job_list(user=request.user, **filters.validated_data)
         paginator = JobPagination()
         page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response(JobSerializer(page, many=True).data)
+        return paginator.get_paginated_response(JobSummarySerializer(page, many=True).data)
 
 
 def _job_or_404(request: Request, job_id: str) -> Job:

@@ -11,6 +11,7 @@ from execution.conf import execution_settings
 from execution.models import Job, JobMode, JobStatus
 from execution.services.idempotency import idempotency_purge_expired
 from execution.services.job_execution import JobExecutionService, enqueue_job
+from execution.services.storage_quota import storage_quota_check
 from execution.validation import ExecutionRequest, validate_input
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class AnalysisExecutionService:
         try:
             plugin = self.jobs.plugins.plugin_for(name=request.plugin)
             validated = validate_input(request, options_schema=plugin.options_schema)
+            storage_quota_check(user=user, size=validated.size)
         except exceptions.ExecutionFailure as failure:
             job = self.jobs.create_job(request=request, mode=JobMode.ASYNC, user=user)
             return self.jobs.fail_job(job=job, failure=failure)
