@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 from typing import Any
 
 import pytest
@@ -135,3 +137,33 @@ def test_a_full_image_store_is_refused_for_everyone(
     # A job that ran frees its image, and with it the room.
     Job.objects.filter(status=JobStatus.PENDING).update(status=JobStatus.SUCCESS, image="")
     assert submit(other).status_code == 202
+
+
+# --- one answer for one cause -----------------------------------------------------------
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds no pixels: all a header check reads."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+
+
+@pytest.mark.parametrize(("width", "height"), [(8000, 8000), (30000, 30000)])
+@pytest.mark.parametrize("path", [ANALYZE, ASYNC])
+def test_too_many_pixels_is_one_answer_whatever_the_size(
+    api_client: APIClient, path: str, width: int, height: int
+) -> None:
+    """64 Mpx and 900 Mpx: past our limit, and the second past Pillow's bomb limit too."""
+    image = b64(png_header(width, height))
+
+    response = api_client.post(path, body(plugin="image-metadata", image=image), format="json")
+
+    error = envelope(response, 413, "IMAGE_TOO_LARGE")
+    assert error["details"] == {"width": width, "height": height, "max_pixels": 50_000_000}
