@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_q: its qcluster command waits for the broker (execution/worker).
+    "execution.worker",
     "django_q",
     "axes",
     "registry",
@@ -194,6 +196,8 @@ STORAGES = {
 # --- Our own knobs: one namespaced dict, read through execution.conf ----------------------
 
 MIB = 1024 * 1024
+# django-q2's redelivery time (Q_CLUSTER below), which the sweep's re-queue horizon derives from.
+Q_RETRY = env_int("Q_RETRY", 180)
 EXECUTION: dict[str, Any] = {
     # Built-in plugins; third-party ones come from the "execution_server.plugins" entry points.
     "PLUGINS": env_list(
@@ -234,8 +238,10 @@ EXECUTION: dict[str, Any] = {
     "LOST_JOB_AFTER_SECONDS": env_int("EXECUTION_LOST_JOB_AFTER_SECONDS", 300),
     # An async job still PENDING this long after it was queued lost its task (a broker that
     # restarted without persistence): the sweep queues it again, three times at most, then fails
-    # it with QUEUE_LOST. Set it above the longest queue wait you expect.
-    "REQUEUE_AFTER_SECONDS": env_int("EXECUTION_REQUEUE_AFTER_SECONDS", 1800),
+    # it with QUEUE_LOST. Twice the worker's own redelivery time (Q_RETRY) by default: a task
+    # the broker still has is handed out again within Q_RETRY. Set it above the longest queue
+    # wait you expect.
+    "REQUEUE_AFTER_SECONDS": env_int("EXECUTION_REQUEUE_AFTER_SECONDS", 2 * Q_RETRY),
     # How long an Idempotency-Key is remembered.
     "IDEMPOTENCY_KEY_TTL_HOURS": env_int("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24),
     # How often the sweep runs on the worker cluster.
@@ -347,6 +353,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ONLY_ADMIN_SITE = True
+AXES_VERBOSE = False  # no banner on every manage.py command
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -422,7 +429,7 @@ Q_CLUSTER: dict[str, object] = {
     # A task may run for `timeout` seconds; it is offered again only after `retry`, which must
     # be longer, or a slow task would run twice. A finite max_attempts stops poison tasks.
     "timeout": env_int("Q_TIMEOUT", 120),
-    "retry": env_int("Q_RETRY", 180),
+    "retry": Q_RETRY,
     "max_attempts": 2,
     "ack_failures": True,
     "catch_up": False,
