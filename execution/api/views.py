@@ -84,7 +84,7 @@ class AnalyzeExecutionView(ApiView):
         summary="Run one plugin on one image now",
         request=ANALYZE_REQUEST,
         parameters=[IDEMPOTENCY_KEY, REPLAYED, RETRY_AFTER],
-        responses={200: SyncResultSerializer, **error_responses(400, 409, 413, 415, 422)},
+        responses={200: SyncResultSerializer, **error_responses(400, 408, 409, 413, 415, 422)},
         examples=[ANALYZE_REQUEST_EXAMPLE, SYNC_RESULT_EXAMPLE],
     )
     @idempotent
@@ -106,7 +106,7 @@ class AnalyzeExecutionAsyncView(ApiView):
         parameters=[IDEMPOTENCY_KEY, LOCATION, REPLAYED, RETRY_AFTER],
         responses={
             202: OpenApiResponse(AcceptedJobSerializer, description="Accepted: see Location."),
-            **error_responses(400, 409, 413, 415, 422),
+            **error_responses(400, 408, 409, 413, 415, 422),
         },
         examples=[ANALYZE_REQUEST_EXAMPLE, ACCEPTED_EXAMPLE],
     )
