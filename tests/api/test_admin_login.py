@@ -8,6 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+pytestmark = pytest.mark.every_database
+
 LOGIN = "/admin/login/?next=/admin/"
 PASSWORD = "correct-horse-battery"
 

@@ -17,7 +17,7 @@ from tests.conftest import b64
 from tests.envelopes import envelope
 from tests.helpers import client_for, job_of, plugin_counts
 
-pytestmark = pytest.mark.usefixtures("synced_registry", "media_root")
+pytestmark = [pytest.mark.usefixtures("synced_registry", "media_root"), pytest.mark.every_database]
 
 ANALYZE = "/v1/analyze-execution"
 ASYNC = "/v1/analyze-execution/async"

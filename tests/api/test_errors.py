@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -690,21 +691,43 @@ def test_an_address_that_keeps_failing_to_authenticate_is_throttled(
     assert 0 < int(blocked["Retry-After"]) <= 61
 
 
-def test_failed_authentications_are_counted_atomically(
-    token_guesser: Callable[[int], APIClient],
-) -> None:
-    """Concurrent failures from one address each count: 40 at once against a limit of 20 give
-    exactly 20 answers of 401 and 20 of 429 (DRF's list of moments lost counts here)."""
-    token_guesser(20)
+def concurrent_failure_counts(failures: int) -> list[int]:
+    """Count ``failures`` failed authentications of one address from 8 threads at once; the
+    counts they saw, in order."""
     request = APIRequestFactory().get("/v1/plugins")
 
     def counted(_: int) -> int | None:
         return FailedAuthenticationThrottle().count(Request(request), None)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        counts = sorted(count or 0 for count in pool.map(counted, range(40)))
+        return sorted(count or 0 for count in pool.map(counted, range(failures)))
 
-    assert counts == list(range(1, 41))
+
+def test_failed_authentications_are_counted_atomically(
+    token_guesser: Callable[[int], APIClient],
+) -> None:
+    """Concurrent failures from one address each count: 40 at once against a limit of 20 give
+    exactly 20 answers of 401 and 20 of 429 (DRF's list of moments lost counts here)."""
+    token_guesser(20)
+
+    assert concurrent_failure_counts(40) == list(range(1, 41))
+
+
+@pytest.mark.scaled
+def test_failed_authentications_are_counted_atomically_in_redis(
+    token_guesser: Callable[[int], APIClient], settings: Any
+) -> None:
+    """The same on the scaled set-up's Redis, from threads with connections of their own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": f"atomic-test-{uuid.uuid4()}",
+        }
+    }
+    token_guesser(20)
+
+    assert concurrent_failure_counts(40) == list(range(1, 41))
 
 
 def test_a_request_for_a_host_we_do_not_serve_is_an_envelope_under_v1(api_client: Any) -> None:
