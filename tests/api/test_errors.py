@@ -604,6 +604,7 @@ def test_a_key_reused_with_another_body_is_422(api_client: APIClient, path: str)
 
 def test_over_the_rate_is_429_with_retry_after(api_client: APIClient, monkeypatch: Any) -> None:
     monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"user": "2/minute"})
+    monkeypatch.setattr(TokenRateThrottle, "timer", lambda self: 1_000_030.0)  # one window
     for _ in range(2):
         assert api_client.get("/v1/plugins").status_code == 200
 
@@ -666,6 +667,9 @@ def token_guesser(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], APIClient]
     def guesser(failures: int) -> APIClient:
         rates = {"failed_auth": f"{failures}/minute"}
         monkeypatch.setattr(FailedAuthenticationThrottle, "THROTTLE_RATES", rates)
+        # One clock reading for the whole test: a minute that turned mid-test would start a
+        # new window and let more failures through as 401.
+        monkeypatch.setattr(FailedAuthenticationThrottle, "timer", lambda self: 1_000_030.0)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
         return client
