@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from gunicorn.workers import gasgi
 
@@ -276,6 +277,35 @@ def malformed_request_failure(status: int, message: str) -> exceptions.Execution
         status_code=status,
         type="ValidationError" if status < 500 else "ExecutionError",
     )
+
+
+# gunicorn's master halts, stopping every worker, when one exits with these (a boot failure,
+# an application that cannot load), whatever happened after boot.
+GUNICORN_HALT_STATUSES = frozenset({3, 4})
+
+
+def guard_exit_status() -> None:
+    """Make ``os._exit(3)`` (or 4) in a booted web worker end only that worker.
+
+    Called from gunicorn's post_worker_init hook, so a worker that fails to boot still halts
+    the master as gunicorn intends. After boot, code run for a request (an inline plugin, a
+    native library's Python wrapper) that ends the process with 3 or 4 exits with 1 instead:
+    gunicorn replaces the worker and the others keep serving. C code calling exit() directly
+    is beyond this; `manage.py serve` (or the supervisor) starts gunicorn again then.
+    """
+    real_exit = os._exit
+
+    def exit_without_halting(status: int) -> NoReturn:
+        if status in GUNICORN_HALT_STATUSES:
+            logger.error(
+                "A request ended this web worker with os._exit(%s), which would halt gunicorn; "
+                "exiting with 1 so that only this worker is replaced.",
+                status,
+            )
+            status = 1
+        real_exit(status)
+
+    os._exit = exit_without_halting
 
 
 class EnvelopeASGIProtocol(gasgi.ASGIProtocol):
