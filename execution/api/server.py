@@ -28,6 +28,7 @@ from typing import IO, Any, NoReturn
 from gunicorn.workers import gasgi
 
 from execution import exceptions
+from execution.conf import execution_settings
 from execution.envelope import build_envelope, public_envelope
 
 logger = logging.getLogger(__name__)
@@ -264,6 +265,8 @@ def malformed_request_failure(status: int, message: str) -> exceptions.Execution
     """The envelope of a request gunicorn's parser refused (bad framing, a header or request line
     over its limits): it is refused before any path is known, so every path gets it."""
     reason = message[:300]
+    if status == 408:
+        return exceptions.RequestTimeout(reason)
     codes = {
         400: "MALFORMED_REQUEST",
         414: "REQUEST_LINE_TOO_LONG",
@@ -309,6 +312,31 @@ def guard_exit_status() -> None:
 
 
 class EnvelopeASGIProtocol(gasgi.ASGIProtocol):
+    """gunicorn's protocol, answering with the envelope, and bounding the first request's wait.
+
+    gunicorn times out the wait for a keep-alive connection's next request, but arms nothing
+    before its first: a connection that never completes its request line and headers would
+    hold its socket until the worker restarts. Here it gets 408 after BODY_TIMEOUT_SECONDS.
+    """
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._first_request_timer = self.worker.loop.call_later(
+            execution_settings.BODY_TIMEOUT_SECONDS, self._first_request_overdue
+        )
+
+    def _first_request_overdue(self) -> None:
+        # req_count is 1 while the first request is awaited; its parsed headers set
+        # _current_request. Anything else means the first request arrived in time.
+        if self._closed or self.req_count > 1 or self._current_request is not None:
+            return
+        self._send_error_response(408, "The request was not received in time.")
+        self._close_transport()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._first_request_timer.cancel()
+        super().connection_lost(exc)
+
     def _send_error_response(
         self, status: int, message: str, extra_headers: Iterable[tuple[str, str]] = ()
     ) -> None:

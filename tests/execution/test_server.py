@@ -89,6 +89,18 @@ def test_a_body_not_received_in_time_is_refused_with_408(server: tuple[int, str]
     assert waited >= BODY_TIMEOUT - 0.5  # refused by the timeout, not at once
 
 
+@pytest.mark.parametrize("sent", [b"", b"GET /v1/plugins HTTP/1.1\r\nHost: 127.0.0.1\r\n"])
+def test_a_request_whose_headers_never_arrive_is_refused_with_408(
+    server: tuple[int, str], sent: bytes
+) -> None:
+    """Nothing, or headers that never end: gunicorn would hold the socket forever."""
+    started = time.monotonic()
+    status, body = raw_request(server[0], sent)
+
+    assert (status, body["error"]["code"]) == (408, "REQUEST_TIMEOUT")
+    assert time.monotonic() - started >= BODY_TIMEOUT - 0.5
+
+
 MALFORMED = {
     "two different Content-Lengths": (
         b"POST /v1/analyze-execution HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
