@@ -349,7 +349,7 @@ REST_FRAMEWORK = {
 # address only: an attacker cannot lock an operator out from elsewhere, nor every user of a
 # shared address. Tokens never go through this (DRF checks them without authenticate()).
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "execution.login_lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ONLY_ADMIN_SITE = True

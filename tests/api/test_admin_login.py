@@ -44,3 +44,11 @@ def test_a_successful_login_forgets_the_failures_before_it() -> None:
     assert [login("ops", "guess", address="203.0.113.9") for _ in range(2)] == [200, 200]
     assert login("ops", PASSWORD, address="203.0.113.9") == 302
     assert [login("ops", "guess", address="203.0.113.9") for _ in range(2)] == [200, 200]
+
+
+@pytest.mark.usefixtures("operators")
+def test_a_login_without_a_request_is_left_to_django_and_not_counted() -> None:
+    """authenticate() from our own code (the test client's login) has no request to lock out."""
+    assert Client().login(username="ops", password="guess") is False
+    assert Client().login(username="ops", password=PASSWORD) is True
+    assert login("ops", PASSWORD, address="203.0.113.9") == 302
