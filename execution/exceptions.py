@@ -99,6 +99,12 @@ class OptionsInvalid(InputValidationError):
     default_message = "The options do not match the plugin's options schema."
 
 
+class OptionsTooLarge(InputValidationError):
+    code = "OPTIONS_TOO_LARGE"
+    status_code = 413
+    default_message = "The options are larger than the configured limit."
+
+
 class OutputValidationError(ExecutionFailure):
     type = "ValidationError"
     code = "OUTPUT_INVALID"
@@ -118,6 +124,11 @@ class OutputNotJson(OutputValidationError):
 class OutputSchemaMismatch(OutputValidationError):
     code = "OUTPUT_SCHEMA_MISMATCH"
     default_message = "The plugin's result does not match its output schema."
+
+
+class OutputTooLarge(OutputValidationError):
+    code = "OUTPUT_TOO_LARGE"
+    default_message = "The plugin's result is larger than the configured limit."
 
 
 # --- PluginError: the plugin cannot be found, cannot run, or failed ---------------------
@@ -233,6 +244,21 @@ class RequestTimeout(ExecutionError):
     code = "REQUEST_TIMEOUT"
     status_code = 408
     default_message = "The request body was not received in time."
+
+
+class ImageQuotaExceeded(ExecutionError):
+    code = "IMAGE_QUOTA_EXCEEDED"
+    status_code = 429
+    default_message = (
+        "Your stored images (jobs waiting to run, failed jobs within their retention) are at "
+        "your limit; retry when some have run or expired."
+    )
+
+
+class ImageStorageFull(ExecutionError):
+    code = "IMAGE_STORAGE_FULL"
+    status_code = 503
+    default_message = "The server's store of job images is full; retry later."
 
 
 class IdempotencyKeyInvalid(ExecutionError):

@@ -37,6 +37,7 @@ MISBEHAVING_PLUGINS = [
         "Exits",
         "Segfaults",
         "AllocatesForever",
+        "ReturnsHuge",
     )
 ]
 # Short limits, so a test of a hanging or hoarding plugin takes a second, not the default 30 s.

@@ -154,14 +154,35 @@ class AllocatesForever(AnalysisPlugin):
 
 class ExitsProcess(AnalysisPlugin):
     """Ends its whole process with the status it is given (3 is gunicorn's boot-error code), as
-    native code or a careless library can: ``os._exit`` runs no handler and no ``finally``."""
+    a careless library can: ``os._exit`` runs no handler and no ``finally``; ``native`` calls
+    the C library's exit(), as native code would, past anything Python can intercept."""
 
     name = "test-exits-process"
     options_schema = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"status": {"type": "integer", "minimum": 0, "maximum": 255}},
+        "properties": {
+            "status": {"type": "integer", "minimum": 0, "maximum": 255},
+            "native": {"type": "boolean"},
+        },
     }
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        os._exit(payload["options"].get("status", 3))
+        status = payload["options"].get("status", 3)
+        if payload["options"].get("native"):
+            ctypes.CDLL(None).exit(status)
+        os._exit(status)
+
+
+class ReturnsHuge(AnalysisPlugin):
+    """Returns a result of the size it is asked for (50 MB by default)."""
+
+    name = "test-returns-huge"
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"size": {"type": "integer", "minimum": 0}},
+    }
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"text": "x" * payload["options"].get("size", 50_000_000)}

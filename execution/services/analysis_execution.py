@@ -12,6 +12,7 @@ from execution.models import Job, JobMode, JobStatus
 from execution.services.idempotency import idempotency_purge_expired
 from execution.services.job_execution import JobExecutionService, enqueue_job
 from execution.services.retention import jobs_delete_expired
+from execution.services.storage_quota import storage_quota_check
 from execution.validation import ExecutionRequest
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class AnalysisExecutionService:
         """
         try:
             validated = self.jobs.plugins.validate(request=request)
+            storage_quota_check(user=user, size=validated.size)
         except exceptions.ExecutionFailure as failure:
             job = self.jobs.create_job(request=request, mode=JobMode.ASYNC, user=user)
             return self.jobs.fail_job(job=job, failure=failure)

@@ -564,7 +564,6 @@ def test_the_list_shows_the_clients_own_jobs_newest_first(
         "mime_type",
         "image_size",
         "image_sha256",
-        "options",
         "execution_time_ms",
         "error",
         "created_at",
