@@ -20,6 +20,8 @@ KEYS = frozenset(
         "MAX_REQUEST_BYTES",
         "ACCEPTED_MIME_TYPES",
         "FAILED_IMAGE_RETENTION_HOURS",
+        "JOB_RETENTION_DAYS",
+        "FAILED_JOB_RETENTION_DAYS",
         "LOST_JOB_AFTER_SECONDS",
         "REQUEUE_AFTER_SECONDS",
         "SWEEP_INTERVAL_MINUTES",
@@ -30,6 +32,9 @@ KEYS = frozenset(
         "CLUSTER_SEEN_WITHIN_SECONDS",
         "METRICS_TOKEN",
         "METRICS_ALLOWED_IPS",
+        "WEB_TIMEOUT_SECONDS",
+        "WEB_THREADS",
+        "BODY_TIMEOUT_SECONDS",
     }
 )
 

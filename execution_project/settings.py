@@ -75,7 +75,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the dashboard's site class (the overview on its index).
+    "execution.admin_site.DashboardAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -210,6 +211,10 @@ EXECUTION: dict[str, Any] = {
     ),
     # A failed async job keeps its image this long, so an operator can look at it or re-run it.
     "FAILED_IMAGE_RETENTION_HOURS": env_int("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72),
+    # The sweep deletes finished job rows this many days after they finished (0 keeps them):
+    # SUCCESS and CANCELLED ones first, FAILED ones later, as operators look back at failures.
+    "JOB_RETENTION_DAYS": env_int("EXECUTION_JOB_RETENTION_DAYS", 30),
+    "FAILED_JOB_RETENTION_DAYS": env_int("EXECUTION_FAILED_JOB_RETENTION_DAYS", 90),
     # A job RUNNING longer than this lost its worker (killed, out of memory): the sweep fails it
     # with WORKER_LOST. It must exceed every way a job can legitimately run: the worker timeout
     # (Q_TIMEOUT) and the web tier's request timeout.
@@ -244,6 +249,14 @@ EXECUTION: dict[str, Any] = {
         if os.environ.get("REDIS_URL") or DATABASES["default"]["ENGINE"] != SQLITE_ENGINE
         else [],
     ),
+    # --- The web tier (execution_project/gunicorn_conf.py, execution/api/server.py) ---
+    # gunicorn's worker timeout: a sync request runs its plugin inside the web request, so this
+    # must exceed the slowest sync run.
+    "WEB_TIMEOUT_SECONDS": env_int("WEB_TIMEOUT", 120),
+    # Threads per web process that run requests; bodies are read before one is taken.
+    "WEB_THREADS": env_int("WEB_THREADS", 4),
+    # A request body not received whole within this is refused with 408, holding no thread.
+    "BODY_TIMEOUT_SECONDS": env_int("WEB_BODY_TIMEOUT", 60),
 }
 
 # A request body may carry the largest image base64-encoded (4/3 larger) plus the JSON or form

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from operations import health, metrics
@@ -9,6 +10,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.ReadinessView.as_view(), name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    # A page of links, so "/" and the admin's "View site" lead somewhere.
+    path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
     path("admin/", admin.site.urls),
     path("v1/", include("execution.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -123,6 +123,17 @@ def latency_summary(
     return {name: LatencySummary.of(_counts(rows)) for name, rows in by_plugin.items()}
 
 
+def overall_latency_summary(*, since: datetime) -> LatencySummary:
+    """p50/p95/p99 of every plugin's executions together, from ``since``'s hour on: the
+    histograms summed bucket by bucket (percentiles of the plugins' percentiles would be wrong)."""
+    rows = (
+        PluginMetricsBucket.objects.filter(hour__gte=hour_of(since), outcome__in=LATENCY_OUTCOMES)
+        .values_list("latency_bucket")
+        .annotate(executions=Sum("count"))
+    )
+    return LatencySummary.of(_counts(rows))
+
+
 def hourly_series(
     *, plugin_name: str, since: datetime, until: datetime | None = None
 ) -> list[HourPoint]:

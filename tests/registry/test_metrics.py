@@ -147,3 +147,19 @@ def test_a_reset_zeroes_the_figures_and_records_who(plugin: PluginRegistry) -> N
     assert (plugin.metrics_reset_by, plugin.metrics_reset_at is not None) == ("ops", True)
     assert not PluginMetricsBucket.objects.exists()
     assert plugin.state == PluginState.LOADED
+
+
+def test_overall_latency_sums_every_plugins_histogram_before_taking_percentiles() -> None:
+    since = timezone.now() - timedelta(hours=1)
+    for name, elapsed, times in (("fast", 3.0, 90), ("slow", 2000.0, 10)):
+        for _ in range(times):
+            services.update_execution_metrics(
+                plugin_name=name, outcome=Outcome.SUCCESS, elapsed_ms=elapsed, state=None
+            )
+
+    summary = metrics.overall_latency_summary(since=since)
+
+    assert summary.count == 100
+    assert summary.p50 == pytest.approx(5 * 50 / 90)
+    assert summary.p95 == pytest.approx(1750.0)
+    assert metrics.overall_latency_summary(since=timezone.now() + timedelta(hours=2)).count == 0
