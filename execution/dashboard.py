@@ -19,10 +19,38 @@ from django_q.status import Stat
 from execution.conf import execution_settings
 from execution.management.commands.ensure_schedules import SWEEP_NAME
 from execution.models import Job, JobStatus
-from registry.models import PluginRegistry, PluginState
+from registry.display import format_percent
+from registry.metrics import outcome_totals, overall_latency_summary
+from registry.models import Outcome, PluginRegistry, PluginState
 
 # The scheduler runs every 30 s by default: a sweep this late past its due time was missed.
 SWEEP_GRACE = timedelta(seconds=90)
+
+
+WINDOWS = (("hour", "last hour", timedelta(hours=1)), ("day", "last 24 hours", timedelta(hours=24)))
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    """Executions of every plugin over a recent window, read from the hourly buckets (so the
+    window starts at the top of its first hour: "last hour" is this hour and the one before)."""
+
+    key: str
+    label: str
+    success: int
+    plugin_fault: int
+    input_refused: int
+    p50: float | None
+    p95: float | None
+
+    @property
+    def executions(self) -> int:
+        return self.success + self.plugin_fault + self.input_refused
+
+    @property
+    def failure_rate(self) -> str:
+        # As in the plugin list: the plugins' own faults among the runs that reached them.
+        return format_percent(self.plugin_fault, self.success + self.plugin_fault)
 
 
 @dataclass(frozen=True)
@@ -51,11 +79,31 @@ class SweepFigures:
 
 @dataclass(frozen=True)
 class Overview:
+    windows: list[WindowFigures]
     unhealthy: list[PluginRegistry]
     queue: list[QueueFigures]
     clusters: list[ClusterFigures]
     sweep: SweepFigures
     now: datetime
+
+
+def window_figures(*, now: datetime) -> list[WindowFigures]:
+    figures = []
+    for key, label, span in WINDOWS:
+        totals = outcome_totals(since=now - span)
+        latency = overall_latency_summary(since=now - span)
+        figures.append(
+            WindowFigures(
+                key=key,
+                label=label,
+                success=totals[Outcome.SUCCESS],
+                plugin_fault=totals[Outcome.PLUGIN_FAULT],
+                input_refused=totals[Outcome.INPUT_REFUSED],
+                p50=latency.p50,
+                p95=latency.p95,
+            )
+        )
+    return figures
 
 
 def unhealthy_plugins() -> list[PluginRegistry]:
@@ -120,6 +168,7 @@ def sweep_figures(*, now: datetime) -> SweepFigures:
 def dashboard_overview() -> Overview:
     now = timezone.now()
     return Overview(
+        windows=window_figures(now=now),
         unhealthy=unhealthy_plugins(),
         queue=queue_figures(),
         clusters=cluster_figures(),
