@@ -79,7 +79,6 @@ class PluginRegistryAdmin(admin.ModelAdmin):
         "p95",
         "last_ms",
         "last_used_ago",
-        "operator_disabled",
     )
     list_display_links = ("name",)
     list_filter = ("state", "disabled")
@@ -174,9 +173,11 @@ class PluginRegistryAdmin(admin.ModelAdmin):
 
     @admin.display(description="state", ordering="health_rank")
     def state_badge(self, plugin: PluginRegistry) -> SafeString:
+        """The state, the operator's marker where they disabled it, and the reason."""
         return format_html(
-            '{}<span class="reason" title="{}">{}</span>',
+            '{} {}<span class="reason" title="{}">{}</span>',
             badge(plugin.state, title=plugin.reason),
+            self.operator_disabled(plugin) or "",
             plugin.reason,
             plugin.reason,
         )
@@ -225,8 +226,8 @@ class PluginRegistryAdmin(admin.ModelAdmin):
             '<span title="{}">{}</span>', plugin.last_used.isoformat(), format_ago(plugin.last_used)
         )
 
-    @admin.display(description="operator", ordering="disabled", empty_value="")
-    def operator_disabled(self, plugin: PluginRegistry) -> SafeString | None:
+    @staticmethod
+    def operator_disabled(plugin: PluginRegistry) -> SafeString | None:
         if not plugin.disabled:
             return None
         return mark_safe('<span class="operator-disabled">disabled by an operator</span>')
