@@ -88,6 +88,7 @@ def test_filters_by_state(ops_client: Client) -> None:
     )
 
 
+@pytest.mark.every_database
 def test_changelist_queries_stay_the_same_as_plugins_and_jobs_grow(ops_client: Client) -> None:
     def grow(plugins: int, jobs: int) -> None:
         start = PluginRegistry.objects.count()
