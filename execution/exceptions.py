@@ -198,6 +198,12 @@ class RequestTooLarge(ExecutionError):
     default_message = "The request body is larger than this server accepts."
 
 
+class RequestTimeout(ExecutionError):
+    code = "REQUEST_TIMEOUT"
+    status_code = 408
+    default_message = "The request body was not received in time."
+
+
 class IdempotencyKeyInvalid(ExecutionError):
     type = "ValidationError"
     code = "IDEMPOTENCY_KEY_INVALID"

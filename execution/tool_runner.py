@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 
-from execution import exceptions
+from execution import exceptions, logs
 from execution.envelope import build_envelope
 from execution.validation import ExecutionRequest, validate_input, validate_output
 from plugins.base import AnalysisPlugin
@@ -96,6 +96,7 @@ class ToolRunner:
             )
         finally:
             outcome.elapsed_ms = (time.perf_counter() - started) * 1000
+            logs.log_execution(plugin=plugin.name, job_id=job_id, outcome=_metric_outcome(outcome, input_refused=input_refused), code=outcome.error_code, elapsed_ms=outcome.elapsed_ms)  # fmt: skip
             state, reason = _lifecycle_after(
                 outcome, plugin_ran=plugin_ran, input_refused=input_refused
             )
