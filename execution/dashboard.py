@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Count, Min
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
 
@@ -23,8 +24,9 @@ from registry.display import format_percent
 from registry.metrics import outcome_totals, overall_latency_summary
 from registry.models import Outcome, PluginRegistry, PluginState
 
-# The scheduler runs every 30 s by default: a sweep this late past its due time was missed.
-SWEEP_GRACE = timedelta(seconds=90)
+# The scheduler runs every 30 s on each cluster: a sweep may start up to a minute past its due
+# time without anything being wrong (the same allowance as /readyz's sweep check).
+SWEEP_GRACE = timedelta(seconds=60)
 
 
 WINDOWS = (("hour", "last hour", timedelta(hours=1)), ("day", "last 24 hours", timedelta(hours=24)))
@@ -134,7 +136,9 @@ def queue_figures() -> list[QueueFigures]:
 
 
 def cluster_figures() -> list[ClusterFigures]:
-    """The worker clusters seen in the last few seconds (each refreshes its Stat as it runs)."""
+    """The worker clusters running now, as /readyz counts them: each refreshes its Stat every
+    half second; one seen longer ago, or stopping, is not counted."""
+    seen_since = timezone.now() - timedelta(seconds=execution_settings.CLUSTER_SEEN_WITHIN_SECONDS)
     return sorted(
         (
             ClusterFigures(
@@ -145,6 +149,7 @@ def cluster_figures() -> list[ClusterFigures]:
                 started=stat.tob,
             )
             for stat in Stat.get_all()
+            if stat.timestamp >= seen_since and stat.status not in (Conf.STOPPING, Conf.STOPPED)
         ),
         key=lambda cluster: (cluster.host, cluster.cluster_id),
     )
@@ -157,9 +162,9 @@ def sweep_figures(*, now: datetime) -> SweepFigures:
         return SweepFigures(
             scheduled=False, next_run=None, interval_minutes=interval, on_time=False
         )
-    # The scheduler moves next_run on each time it queues the sweep: one far in the past means
-    # no cluster has been scheduling it.
-    on_time = schedule.next_run >= now - SWEEP_GRACE
+    # The scheduler moves next_run on each time it queues the sweep: one more than an interval
+    # and the grace in the past means no cluster has been scheduling it.
+    on_time = schedule.next_run >= now - timedelta(minutes=interval) - SWEEP_GRACE
     return SweepFigures(
         scheduled=True, next_run=schedule.next_run, interval_minutes=interval, on_time=on_time
     )
