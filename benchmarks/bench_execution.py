@@ -118,9 +118,9 @@ def in_process(args: argparse.Namespace, vendor: str) -> None:
     from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext, override_settings
+    from execution.plugin_catalog import plugin_catalog
 
     from execution.models import Job
-    from execution.plugin_catalog import plugin_catalog
     from execution.services import AnalysisExecutionService
     from execution.validation import ExecutionRequest
 
