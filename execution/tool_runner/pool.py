@@ -9,10 +9,10 @@ and locks, none of which a child may inherit half-held.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.util
 import signal
 import threading
 from collections.abc import Callable
@@ -129,7 +129,9 @@ def _install_shutdown() -> None:
     if _handlers_installed:
         return
     _handlers_installed = True
-    atexit.register(shutdown_pool)
+    # A multiprocessing finalizer, not only atexit: a django-q2 worker is a multiprocessing child,
+    # which skips atexit and, before it exits, waits for its children (the pool's) to end.
+    multiprocessing.util.Finalize(None, shutdown_pool, exitpriority=10)
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in (signal.SIGTERM, signal.SIGINT):

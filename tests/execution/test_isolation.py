@@ -167,10 +167,12 @@ def white_png(side: int) -> bytes:
 
 
 def test_face_detection_options_that_crashed_opencv_answer_an_envelope(
-    api_client: APIClient,
+    api_client: APIClient, settings: Any
 ) -> None:
     """The issue's case: on a white 5,800 px PNG, scale_factor 1.01 and min_size 1 made OpenCV
-    segfault the server process. Under the memory limit its 17.7 GB allocation is refused."""
+    segfault the server process. Under the memory limit its 17.7 GB allocation is refused, and
+    the next request (on the same child: a pool of one) finds a classifier set up anew."""
+    settings.EXECUTION = {**settings.EXECUTION, "POOL_SIZE": 1}
     image = white_png(5800)
 
     response = analyze(api_client, "face-detection", image, scale_factor=1.01, min_size=1)
