@@ -34,7 +34,7 @@ MISBEHAVING_PLUGINS = [
         "RaisesKeyboardInterrupt",
         "SleepsForever",
         "SpinsInC",
-        "Exits",
+        "ExitsProcess",
         "Segfaults",
         "AllocatesForever",
         "ReturnsHuge",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import re
 import time
@@ -119,18 +120,6 @@ class SpinsInC(AnalysisPlugin):
         return {"matched": False}
 
 
-class Exits(AnalysisPlugin):
-    """``os._exit(status)``: the process ends at once, no exception, no cleanup."""
-
-    name = "test-exits"
-    options_schema = _options(status={"type": "integer", "minimum": 0, "maximum": 255})
-
-    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        if "status" not in payload["options"]:
-            return {"exited": False}  # healthy: lets a circuit's trial run succeed
-        os._exit(payload["options"]["status"])
-
-
 class Segfaults(AnalysisPlugin):
     """Reads address 0 through ctypes, as a buggy C extension would: SIGSEGV."""
 
@@ -155,23 +144,21 @@ class AllocatesForever(AnalysisPlugin):
 class ExitsProcess(AnalysisPlugin):
     """Ends its whole process with the status it is given (3 is gunicorn's boot-error code), as
     a careless library can: ``os._exit`` runs no handler and no ``finally``; ``native`` calls
-    the C library's exit(), as native code would, past anything Python can intercept."""
+    the C library's exit(), as native code would, past anything Python can intercept. Without a
+    status it returns, so a circuit's trial run can succeed."""
 
     name = "test-exits-process"
-    options_schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "status": {"type": "integer", "minimum": 0, "maximum": 255},
-            "native": {"type": "boolean"},
-        },
-    }
+    options_schema = _options(
+        status={"type": "integer", "minimum": 0, "maximum": 255}, native={"type": "boolean"}
+    )
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        status = payload["options"].get("status", 3)
-        if payload["options"].get("native"):
-            ctypes.CDLL(None).exit(status)
-        os._exit(status)
+        options = payload["options"]
+        if "status" not in options:
+            return {"exited": False}
+        if options.get("native"):
+            ctypes.CDLL(None).exit(options["status"])
+        os._exit(options["status"])
 
 
 class ReturnsHuge(AnalysisPlugin):
@@ -186,3 +173,14 @@ class ReturnsHuge(AnalysisPlugin):
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"text": "x" * payload["options"].get("size", 50_000_000)}
+
+
+class Chatty(AnalysisPlugin):
+    """Logs from inside its run, as a plugin's libraries do (its lines must reach the server's
+    log, with the job bound, from whichever process ran it)."""
+
+    name = "test-chatty"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        logging.getLogger("tests.chatty").warning("looking at %d bytes", len(payload["image"]))
+        return {}

@@ -332,7 +332,10 @@ def _run_isolated(plugin: str, payload: ExecutionPayload, hosting: Hosting) -> A
         image_path=image_path,
     )
     try:
-        return _from_reply(_schedule(task, hosting), hosting)
+        reply = _schedule(task, hosting)
+        for name, level, message in reply.logs:
+            logging.getLogger(name).log(level, "%s", message)
+        return _from_reply(reply, hosting)
     finally:
         if image_path is not None:
             os.unlink(image_path)

@@ -10,6 +10,7 @@ the limits the task carries. Everything a plugin can do wrong ends here as a ``C
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 import logging
 import math
@@ -73,11 +74,17 @@ class ChildReply:
     message: str = ""
     traceback: str = ""
     exit_code: int | None = None
+    # What the plugin logged during the run, (logger, level, message), for the parent to log
+    # again where its logging is configured and the job is bound.
+    logs: tuple[tuple[str, int, str], ...] = ()
 
 
-def initialize(plugins: list[str], entry_point_group: str | None) -> None:
+def initialize(plugins: list[str], entry_point_group: str | None, log_level: int) -> None:
     """The pool's initializer: runs once in every new child, before its first task."""
     _die_with_parent()
+    root = logging.getLogger()
+    root.setLevel(log_level)
+    root.addHandler(_run_log)
     # A crashing plugin must not write a core file of the child's whole address space.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     found = discover_plugins(plugins, entry_point_group=entry_point_group)
@@ -120,8 +127,36 @@ def _capped(value: int, hard: int) -> int:
     return value if hard == resource.RLIM_INFINITY else min(value, hard)
 
 
+class _RunLog(logging.Handler):
+    """Keeps the records of a run (at most ``MAX_RUN_LOG_RECORDS``) for its reply; outside a
+    run (set-up), warnings go to stderr as Python's last-resort handler would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, int, str]] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.records is None:
+            if record.levelno >= logging.WARNING and logging.lastResort is not None:
+                logging.lastResort.handle(record)
+        elif len(self.records) < MAX_RUN_LOG_RECORDS:
+            self.records.append((record.name, record.levelno, record.getMessage()))
+
+
+MAX_RUN_LOG_RECORDS = 100
+_run_log = _RunLog()
+
+
 def run_plugin(task: ChildTask) -> ChildReply:
     """The child's entry point: one plugin run, whatever it does, becomes one reply."""
+    _run_log.records = []
+    try:
+        return dataclasses.replace(_run(task), logs=tuple(_run_log.records))
+    finally:
+        _run_log.records = None
+
+
+def _run(task: ChildTask) -> ChildReply:
     plugin = _plugins.get(task.plugin)
     if plugin is None:
         reason = _unavailable.get(task.plugin, "not found by discovery in the plugin process")

@@ -40,6 +40,7 @@ class PoolConfig:
     entry_point_group: str | None
     size: int
     tasks_per_child: int
+    log_level: int
 
 
 # Re-entrant: the signal handler stops the pool in the main thread, which may hold the lock.
@@ -55,6 +56,7 @@ def current_config() -> PoolConfig:
         entry_point_group=execution_settings.PLUGIN_ENTRY_POINT_GROUP,
         size=pool_size(),
         tasks_per_child=execution_settings.TASKS_PER_CHILD,
+        log_level=logging.getLogger().getEffectiveLevel(),
     )
 
 
@@ -82,7 +84,7 @@ def plugin_pool() -> ProcessPool:
                 max_workers=config.size,
                 max_tasks=config.tasks_per_child,
                 initializer=child.initialize,
-                initargs=(list(config.plugins), config.entry_point_group),
+                initargs=(list(config.plugins), config.entry_point_group, config.log_level),
                 context=multiprocessing.get_context("forkserver"),
             )
             _config = config

@@ -44,7 +44,7 @@ MISBEHAVIOURS = {
         {"timeout_seconds": 1.0},
     ),
     "spins in C": ("test-spins-in-c", {}, "PLUGIN_TIMEOUT", {"timeout_seconds": 1.0}),
-    "os._exit(3)": ("test-exits", {"status": 3}, "PLUGIN_CRASHED", {"exit_code": 3}),
+    "os._exit(3)": ("test-exits-process", {"status": 3}, "PLUGIN_CRASHED", {"exit_code": 3}),
     "segfaults": (
         "test-segfaults",
         {},
@@ -239,38 +239,38 @@ def test_the_circuit_opens_cools_down_half_opens_and_closes(
         "CIRCUIT_BREAKER_COOLDOWN_SECONDS": 60,
     }
     for _ in range(2):
-        envelope(analyze(api_client, "test-exits", status=3), 400, "PLUGIN_CRASHED")
+        envelope(analyze(api_client, "test-exits-process", status=3), 400, "PLUGIN_CRASHED")
 
-    row = plugin_row("test-exits")
+    row = plugin_row("test-exits-process")
     assert (row.state, row.reason) == (
         PluginState.UNAVAILABLE,
         "circuit open after 2 crashes: PLUGIN_CRASHED",
     )
-    listed = api_client.get("/v1/plugins/test-exits").json()
+    listed = api_client.get("/v1/plugins/test-exits-process").json()
     assert (listed["state"], listed["reason"]) == (row.state, row.reason)
     # Open: refused without running (a healthy request included), and not counted.
-    error = envelope(analyze(api_client, "test-exits"), 400, "PLUGIN_UNAVAILABLE")
+    error = envelope(analyze(api_client, "test-exits-process"), 400, "PLUGIN_UNAVAILABLE")
     assert error["details"]["reason"] == row.reason
-    assert plugin_row("test-exits").plugin_fault_count == 2
+    assert plugin_row("test-exits-process").plugin_fault_count == 2
 
     # The cooldown passes (aged, not waited for): one trial, which fails, opens it again.
-    PluginRegistry.objects.filter(name="test-exits").update(
+    PluginRegistry.objects.filter(name="test-exits-process").update(
         circuit_open_until=row.circuit_open_until - timedelta(hours=1)
     )
-    envelope(analyze(api_client, "test-exits", status=3), 400, "PLUGIN_CRASHED")
-    row = plugin_row("test-exits")
+    envelope(analyze(api_client, "test-exits-process", status=3), 400, "PLUGIN_CRASHED")
+    row = plugin_row("test-exits-process")
     assert (row.state, row.reason) == (
         PluginState.UNAVAILABLE,
         "circuit open again: the trial run failed with PLUGIN_CRASHED",
     )
-    envelope(analyze(api_client, "test-exits"), 400, "PLUGIN_UNAVAILABLE")
+    envelope(analyze(api_client, "test-exits-process"), 400, "PLUGIN_UNAVAILABLE")
 
     # Cooled down again: the trial succeeds and closes the circuit.
-    PluginRegistry.objects.filter(name="test-exits").update(
+    PluginRegistry.objects.filter(name="test-exits-process").update(
         circuit_open_until=row.circuit_open_until - timedelta(hours=1)
     )
-    assert analyze(api_client, "test-exits").status_code == 200
-    row = plugin_row("test-exits")
+    assert analyze(api_client, "test-exits-process").status_code == 200
+    row = plugin_row("test-exits-process")
     assert (row.state, row.circuit_open_until, row.consecutive_failures) == (
         PluginState.INITIALIZED,
         None,

@@ -4,12 +4,10 @@ requests while a plugin hangs; and a stopped server leaves no process behind."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -27,8 +25,8 @@ from execution.models import Job, JobStatus
 from registry.models import PluginState
 from tests import images
 from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
-from tests.execution.cluster import REPO_ROOT, QCluster, database_url, wait_for
-from tests.execution.test_serve import free_port
+from tests.execution import web
+from tests.execution.cluster import QCluster, database_url, wait_for
 from tests.helpers import plugin_row
 
 pytestmark = [
@@ -45,7 +43,7 @@ HOSTING = {
 EXPECTED = {
     "test-sleeps-forever": ({}, "PLUGIN_TIMEOUT", {"timeout_seconds": 2.0}),
     "test-spins-in-c": ({}, "PLUGIN_TIMEOUT", {"timeout_seconds": 2.0}),
-    "test-exits": ({"status": 3}, "PLUGIN_CRASHED", {"exit_code": 3}),
+    "test-exits-process": ({"status": 3}, "PLUGIN_CRASHED", {"exit_code": 3}),
     "test-segfaults": ({}, "PLUGIN_CRASHED", {"signal": "SIGSEGV", "signal_number": 11}),
     "test-allocates-forever": ({}, "RESOURCE_LIMIT", {"limit": "memory_mb", "memory_mb": 1024}),
     "test-returns-list": ({}, "OUTPUT_NOT_A_DICT", {"returned_type": "list"}),
@@ -53,10 +51,6 @@ EXPECTED = {
     "test-raises-system-exit": ({}, "PLUGIN_EXITED", {"exit_code": 3}),
     "test-raises-keyboard-interrupt": ({}, "PLUGIN_INTERRUPTED", {}),
 }
-
-
-GUNICORN = (sys.executable, "-m", "gunicorn", "execution_project.wsgi", "--workers", "1")
-GUNICORN += ("--threads", "4", "--timeout", "60")
 
 
 def body(plugin: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -149,7 +143,7 @@ class Server:
 
 @pytest.fixture
 def gunicorn(user: Any, media_root: Path, tmp_path: Path, settings: Any) -> Iterator[Server]:
-    port = free_port()
+    """gunicorn as `serve` starts it, on the test database, with the misbehaving plugins."""
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith("EXECUTION_")},
         "DATABASE_URL": database_url(connection.settings_dict),
@@ -161,55 +155,9 @@ def gunicorn(user: Any, media_root: Path, tmp_path: Path, settings: Any) -> Iter
         "EXECUTION_POOL_SIZE": "2",
     }
     env.pop("REDIS_URL", None)
-    log = (tmp_path / "gunicorn.log").open("wb")
     print(f"gunicorn log: {tmp_path / 'gunicorn.log'}")  # shown when the test fails
-    process = subprocess.Popen(
-        [*GUNICORN, "--bind", f"127.0.0.1:{port}"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own group: killed whole, however the test ends
-    )
-    server = Server(process, port, Token.objects.create(user=user).key)
-    try:
-        wait_for(
-            lambda: process.poll() is not None or _answers(server),
-            timeout=60,
-            interval=0.3,
-            what="gunicorn to answer",
-        )
-        assert process.poll() is None, "gunicorn exited"
-        yield server
-    finally:
-        _stop(process)
-        log.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the master (a graceful stop), then SIGKILL for whatever is left: the group,
-    and any process of the tree that left it."""
-    try:
-        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        tree = []
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=20)
-    for straggler in psutil.wait_procs(tree, timeout=5)[1]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            straggler.kill()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
-
-
-def _answers(server: Server) -> bool:
-    try:
-        return server.request("GET", "/v1/plugins", timeout=2)[0] == 200
-    except OSError:
-        return False
+    with web.gunicorn(env, tmp_path / "gunicorn.log") as (process, port):
+        yield Server(process, port, Token.objects.create(user=user).key)
 
 
 def test_a_hanging_plugin_holds_only_its_own_request(gunicorn: Server) -> None:
@@ -240,7 +188,7 @@ def test_crashing_plugins_leave_the_web_worker_serving_and_nothing_behind_at_sto
     gunicorn: Server,
 ) -> None:
     web_workers = gunicorn.web_workers()
-    for plugin in ("test-exits", "test-segfaults", "test-raises-system-exit"):
+    for plugin in ("test-exits-process", "test-segfaults", "test-raises-system-exit"):
         options, code, details = EXPECTED[plugin]
         status, error = gunicorn.request("POST", "/v1/analyze-execution", body(plugin, options))
         assert (status, error["error"]["code"], error["error"]["details"]) == (400, code, details)
