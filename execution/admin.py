@@ -1,50 +1,132 @@
-"""Read-only audit of jobs: operators look, they do not edit history."""
+"""Read-only audit of jobs: operators look, they do not edit history.
+
+Every filter here builds its choices without reading the Job table (plugin names from the
+registry, codes from the exception classes, status and mode from their choices), so the
+changelist stays fast at any size; the one action, re-run, goes through a service.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from typing import Any
 
-from django.contrib import admin
-from django.contrib.admin.utils import flatten
+from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
+from execution import exceptions
 from execution.models import FailedJob, Job, JobStatus
-from registry.display import format_ms
+from execution.services.rerun import job_rerun
+from execution.views import job_image_thumbnail
+from registry.display import badge, format_bytes, format_duration_ms
+from registry.models import PluginRegistry
+
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+DASHBOARD_CSS = "registry/dashboard.css"
+
+
+class PluginFilter(admin.SimpleListFilter):
+    title = "plugin"
+    parameter_name = "plugin"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        # The registry's few rows, not a DISTINCT over every job.
+        names = PluginRegistry.objects.order_by("name").values_list("name", flat=True)
+        return [(name, name) for name in names]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        return queryset.filter(plugin=self.value()) if self.value() else queryset
+
+
+class ErrorCodeFilter(admin.SimpleListFilter):
+    title = "error code"
+    parameter_name = "error_code"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, code) for code in exceptions.known_codes()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        return queryset.filter(error_code=self.value()) if self.value() else queryset
+
+
+def pretty_json(value: Any) -> SafeString:
+    if value is None:
+        return mark_safe("—")
+    return format_html('<pre class="json">{}</pre>', json.dumps(value, indent=2, sort_keys=True))
 
 
 class JobAdmin(admin.ModelAdmin):
     list_display = (
         "id",
+        "status_badge",
         "plugin",
         "mode",
-        "status",
         "error_code",
-        "time_ms",
+        "duration",
         "created_at",
         "created_by",
     )
-    list_filter = ("status", "mode", "plugin", "error_code")
-    search_fields = ("id", "plugin", "image_sha256", "error_code")
-    list_select_related = ("created_by",)
-    date_hierarchy = "created_at"
-    fields = (
-        "id",
-        "plugin",
-        "mode",
+    list_filter = (
         "status",
-        "created_by",
-        ("created_at", "started_at", "finished_at"),
-        "execution_time_ms",
-        ("mime_type", "image_size", "image_sha256"),
-        "options",
-        "result",
-        "error",
-        "error_code",
-        "traceback",
+        PluginFilter,
+        "mode",
+        ErrorCodeFilter,
+        ("created_at", admin.DateFieldListFilter),
     )
-    readonly_fields = tuple(flatten(fields))
+    # Searched by get_search_results below: exact id or exact digest, both indexed.
+    search_fields = ("=id", "=image_sha256")
+    search_help_text = "A job id, or the SHA-256 of an image."
+    list_select_related = ("created_by",)
+    # No date_hierarchy: it reads the distinct dates of the whole table on every page.
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ("rerun_jobs",)
+    fieldsets = (
+        (None, {"fields": ("id", "status_badge", "plugin_link", "mode", "created_by", "worker")}),
+        (
+            "Timing",
+            {"fields": (("created_at", "started_at", "finished_at"), "duration", "enqueue_count")},
+        ),
+        (
+            "Input",
+            {"fields": ("mime_type", "size", "image_sha256", "thumbnail", "options_json")},
+        ),
+        ("Result", {"fields": ("result_json",)}),
+        ("Error", {"fields": ("error_code", "envelope_json", "traceback")}),
+        ("Re-runs", {"fields": ("rerun_of_link", "reruns_links")}),
+    )
+    readonly_fields = (
+        "id",
+        "status_badge",
+        "plugin_link",
+        "mode",
+        "created_by",
+        "worker",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "enqueue_count",
+        "mime_type",
+        "size",
+        "image_sha256",
+        "thumbnail",
+        "options_json",
+        "result_json",
+        "error_code",
+        "envelope_json",
+        "traceback",
+        "rerun_of_link",
+        "reruns_links",
+    )
+
+    class Media:
+        css = {"all": (DASHBOARD_CSS,)}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -53,17 +135,127 @@ class JobAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
-        # An audit is not edited, and a deleted row would leave its stored image behind.
+        # An audit is not edited; the sweep's retention deletes rows by age.
         return False
 
-    @admin.display(description="time ms", ordering="execution_time_ms")
-    def time_ms(self, job: Job) -> str:
-        return format_ms(job.execution_time_ms)
+    def has_rerun_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("execution.rerun_job")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Job], search_term: str
+    ) -> tuple[QuerySet[Job], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if SHA256.fullmatch(term):
+            return queryset.filter(image_sha256=term.lower()), False
+        try:
+            return queryset.filter(pk=uuid.UUID(term)), False
+        except ValueError:
+            return queryset.none(), False
+
+    # --- columns and fields -------------------------------------------------------------
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, job: Job) -> SafeString:
+        return badge(job.status, title=job.error_code)
+
+    @admin.display(description="duration", ordering="execution_time_ms")
+    def duration(self, job: Job) -> str:
+        return format_duration_ms(job.execution_time_ms)
+
+    @admin.display(description="image size")
+    def size(self, job: Job) -> str:
+        return format_bytes(job.image_size)
+
+    @admin.display(description="plugin")
+    def plugin_link(self, job: Job) -> SafeString:
+        pk = PluginRegistry.objects.filter(name=job.plugin).values_list("pk", flat=True).first()
+        if pk is None:
+            return format_html("{} (not in the registry)", job.plugin)
+        url = reverse("admin:registry_pluginregistry_change", args=[pk])
+        return format_html('<a href="{}">{}</a>', url, job.plugin)
+
+    @admin.display(description="options")
+    def options_json(self, job: Job) -> SafeString:
+        return pretty_json(job.options)
+
+    @admin.display(description="result")
+    def result_json(self, job: Job) -> SafeString:
+        return pretty_json(job.result)
+
+    @admin.display(description="error envelope (as clients see it)")
+    def envelope_json(self, job: Job) -> SafeString:
+        return pretty_json(job.error)
 
     @admin.display(description="internal traceback")
-    def traceback(self, job: Job) -> str:
+    def traceback(self, job: Job) -> SafeString:
         # Shown to operators only; the API strips it from every response.
-        return format_html("<pre>{}</pre>", job.error_traceback) if job.error_traceback else "—"
+        if not job.error_traceback:
+            return mark_safe("—")
+        return format_html('<pre class="traceback">{}</pre>', job.error_traceback)
+
+    @admin.display(description="image")
+    def thumbnail(self, job: Job) -> SafeString:
+        if not job.image:
+            return mark_safe("not kept (sync jobs keep none; successful jobs drop theirs)")
+        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_image", args=[job.pk])
+        return format_html('<img class="thumbnail" src="{}" alt="input image">', url)
+
+    @admin.display(description="re-run of")
+    def rerun_of_link(self, job: Job) -> SafeString:
+        if job.rerun_of_id is None:
+            return mark_safe("—")
+        return self._job_link(job.rerun_of_id)
+
+    @admin.display(description="re-run as")
+    def reruns_links(self, job: Job) -> SafeString:
+        reruns = list(job.reruns.order_by("created_at").values_list("pk", "status"))
+        if not reruns:
+            return mark_safe("—")
+        return format_html_join(
+            mark_safe("<br>"), "{} {}", ((self._job_link(pk), badge(s)) for pk, s in reruns)
+        )
+
+    def _job_link(self, pk: Any) -> SafeString:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:execution_job_change", args=[pk]), pk
+        )
+
+    # --- the input image, to staff only ---------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_image"
+        image = path("<uuid:job_id>/image/", self.admin_site.admin_view(self.image_view), name=name)
+        return [image, *super().get_urls()]
+
+    def image_view(self, request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+        return job_image_thumbnail(
+            request,
+            job_id=job_id,
+            jobs=self.get_queryset(request),
+            allowed=self.has_view_permission(request),
+        )
+
+    # --- actions ----------------------------------------------------------------------------
+
+    @admin.action(description="Re-run the selected failed jobs on a worker", permissions=["rerun"])
+    def rerun_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        started = []
+        for job in queryset.order_by("created_at"):
+            try:
+                rerun = job_rerun(job=job, user=request.user)
+            except exceptions.ExecutionFailure as refused:
+                self.message_user(request, f"Job {job.pk}: {refused.message}", messages.WARNING)
+                continue
+            started.append(rerun)
+        if started:
+            links = format_html_join(", ", "{}", ((self._job_link(job.pk),) for job in started))
+            self.message_user(
+                request,
+                format_html("Re-ran {} job(s) as {}.", len(started), links),
+                messages.SUCCESS,
+            )
 
 
 admin.site.register(Job, JobAdmin)

@@ -169,6 +169,12 @@ class JobStateConflict(ExecutionError):
     default_message = "The job is not in a state that allows this."
 
 
+class ImageNotKept(ExecutionError):
+    code = "IMAGE_NOT_KEPT"
+    status_code = 409
+    default_message = "The job's image is no longer stored, so the job cannot be re-run."
+
+
 class RequestRejected(ExecutionError):
     """A refusal at the protocol level (authentication, method, media type, throttling), whose
     code and status come from the framework that refused."""
@@ -190,6 +196,12 @@ class RequestTooLarge(ExecutionError):
     code = "REQUEST_TOO_LARGE"
     status_code = 413
     default_message = "The request body is larger than this server accepts."
+
+
+class RequestTimeout(ExecutionError):
+    code = "REQUEST_TIMEOUT"
+    status_code = 408
+    default_message = "The request body was not received in time."
 
 
 class IdempotencyKeyInvalid(ExecutionError):
@@ -250,3 +262,9 @@ def _all_subclasses(cls: type[ExecutionFailure]) -> list[type[ExecutionFailure]]
 
 
 _STATUS_BY_CODE = {cls.code: cls.status_code for cls in _all_subclasses(ExecutionFailure)}
+
+
+def known_codes() -> list[str]:
+    """Every code the hierarchy declares, sorted: the admin filters jobs by these without
+    reading the Job table (codes of protocol refusals come from the framework, not from here)."""
+    return sorted(_STATUS_BY_CODE)

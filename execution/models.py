@@ -66,7 +66,10 @@ class Job(models.Model):
         null=True, blank=True, help_text="Decoded image size in bytes (unknown if undecodable)."
     )
     image_sha256 = models.CharField(
-        max_length=64, blank=True, help_text="SHA-256 of the decoded image bytes."
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="SHA-256 of the decoded image bytes (operators search jobs by it).",
     )
     options = models.JSONField(
         null=True, blank=True, help_text="Options the client sent for the plugin."
@@ -117,12 +120,25 @@ class Job(models.Model):
     finished_at = models.DateTimeField(
         null=True, blank=True, help_text="When the job reached its final status."
     )
+    rerun_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reruns",
+        help_text="The failed job an operator re-ran as this one (that job is left unchanged).",
+    )
 
     objects: ClassVar[JobQuerySet] = JobQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["plugin", "-created_at"], name="job_plugin_recent")]
+        indexes = [
+            models.Index(fields=["plugin", "-created_at"], name="job_plugin_recent"),
+            # The sweep's retention finds expired rows by status and age, a batch at a time.
+            models.Index(fields=["status", "finished_at"], name="job_status_finished"),
+        ]
+        permissions = [("rerun_job", "Can re-run a failed job")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=JobStatus.values), name="job_status_is_known"

@@ -14,14 +14,14 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 
-from execution import exceptions
+from execution import exceptions, logs
 from execution.envelope import build_envelope
 from execution.validation import ExecutionRequest, validate_input, validate_output
 from plugins.base import AnalysisPlugin
 from plugins.base import ImageUnreadable as PluginImageUnreadable
 from plugins.base import OptionsUnsupported as PluginOptionsUnsupported
 from registry import services as registry_services
-from registry.models import PluginState
+from registry.models import Outcome, PluginState
 
 logger = logging.getLogger(__name__)
 
@@ -101,12 +101,22 @@ class ToolRunner:
             )
             registry_services.update_execution_metrics(
                 plugin_name=plugin.name,
-                state=state,
+                outcome=_metric_outcome(outcome, input_refused=input_refused),
                 elapsed_ms=outcome.elapsed_ms,
-                had_error=not outcome.succeeded,
+                state=state,
                 reason=reason,
+                error_code=outcome.error_code,
             )
+            # After the metrics: a logging failure must not cost the execution its count.
+            logs.log_execution(plugin=plugin.name, job_id=job_id, outcome=_metric_outcome(outcome, input_refused=input_refused), code=outcome.error_code, elapsed_ms=outcome.elapsed_ms)  # fmt: skip
         return outcome
+
+
+def _metric_outcome(outcome: ExecutionOutcome, *, input_refused: bool) -> Outcome:
+    if outcome.succeeded:
+        return Outcome.SUCCESS
+    # Our own faults (the database went away) count with the plugin's: rare, and still failures.
+    return Outcome.INPUT_REFUSED if input_refused else Outcome.PLUGIN_FAULT
 
 
 def _lifecycle_after(

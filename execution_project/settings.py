@@ -75,7 +75,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the dashboard's site class (the overview on its index).
+    "execution.admin_site.DashboardAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -131,8 +132,23 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=60
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that accepts the connection and never answers must not hold a request (or a
+    # /readyz check) for ever.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", 5
+    )
+# Connections are kept between requests: opening one costs more than a no-op execution. On
+# PostgreSQL a kept connection is checked before each request reuses it, so a restarted server
+# costs one failed request's reconnect, not a 500.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
+    # Kept open too, for another reason: when the last connection to a WAL database closes,
+    # SQLite checkpoints the WAL into the database file and deletes it (4 fsyncs, 2 unlinks),
+    # which with a connection per request was 2.8 ms of every request. SQLite's own automatic
+    # checkpoint (every 1000 pages) still bounds the WAL.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("SQLITE_CONN_MAX_AGE", 600)
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock when a transaction starts, so concurrent writers wait
         # on the busy timeout instead of failing with "database is locked" on lock upgrade.
@@ -195,6 +211,10 @@ EXECUTION: dict[str, Any] = {
     ),
     # A failed async job keeps its image this long, so an operator can look at it or re-run it.
     "FAILED_IMAGE_RETENTION_HOURS": env_int("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72),
+    # The sweep deletes finished job rows this many days after they finished (0 keeps them):
+    # SUCCESS and CANCELLED ones first, FAILED ones later, as operators look back at failures.
+    "JOB_RETENTION_DAYS": env_int("EXECUTION_JOB_RETENTION_DAYS", 30),
+    "FAILED_JOB_RETENTION_DAYS": env_int("EXECUTION_FAILED_JOB_RETENTION_DAYS", 90),
     # A job RUNNING longer than this lost its worker (killed, out of memory): the sweep fails it
     # with WORKER_LOST. It must exceed every way a job can legitimately run: the worker timeout
     # (Q_TIMEOUT) and the web tier's request timeout.
@@ -207,6 +227,36 @@ EXECUTION: dict[str, Any] = {
     "IDEMPOTENCY_KEY_TTL_HOURS": env_int("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24),
     # How often the sweep runs on the worker cluster.
     "SWEEP_INTERVAL_MINUTES": env_int("EXECUTION_SWEEP_INTERVAL_MINUTES", 1),
+    # A plugin that crashes or times out this many times in a row is made UNAVAILABLE for the
+    # cooldown; then one trial run is let through, and its success closes the circuit again.
+    "CIRCUIT_BREAKER_FAILURES": env_int("EXECUTION_CIRCUIT_BREAKER_FAILURES", 3),
+    "CIRCUIT_BREAKER_COOLDOWN_SECONDS": env_int("EXECUTION_CIRCUIT_BREAKER_COOLDOWN_SECONDS", 60),
+    # /readyz: each check's own budget; the endpoint answers within it plus one second.
+    "READINESS_CHECK_TIMEOUT_SECONDS": float(
+        os.environ.get("EXECUTION_READINESS_CHECK_TIMEOUT_SECONDS", "2")
+    ),
+    # /readyz fails when no worker cluster wrote its status this recently (each writes it
+    # every half second).
+    "CLUSTER_SEEN_WITHIN_SECONDS": env_int("EXECUTION_CLUSTER_SEEN_WITHIN_SECONDS", 10),
+    # /metrics: a request passes with `Authorization: Bearer <token>` or from an address in the
+    # allow-list (addresses or networks, e.g. 10.0.0.0/8); open to all when neither is set,
+    # which is the embedded default. The scaled set-up (PostgreSQL or Redis) allows this machine
+    # only unless told otherwise.
+    "METRICS_TOKEN": os.environ.get("EXECUTION_METRICS_TOKEN", ""),
+    "METRICS_ALLOWED_IPS": env_list(
+        "EXECUTION_METRICS_ALLOWED_IPS",
+        ["127.0.0.1", "::1"]
+        if os.environ.get("REDIS_URL") or DATABASES["default"]["ENGINE"] != SQLITE_ENGINE
+        else [],
+    ),
+    # --- The web tier (execution_project/gunicorn_conf.py, execution/api/server.py) ---
+    # gunicorn's worker timeout: a sync request runs its plugin inside the web request, so this
+    # must exceed the slowest sync run.
+    "WEB_TIMEOUT_SECONDS": env_int("WEB_TIMEOUT", 120),
+    # Threads per web process that run requests; bodies are read before one is taken.
+    "WEB_THREADS": env_int("WEB_THREADS", 4),
+    # A request body not received whole within this is refused with 408, holding no thread.
+    "BODY_TIMEOUT_SECONDS": env_int("WEB_BODY_TIMEOUT", 60),
 }
 
 # A request body may carry the largest image base64-encoded (4/3 larger) plus the JSON or form
@@ -226,7 +276,12 @@ FILE_UPLOAD_HANDLERS = [
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that stops answering fails a throttle check in seconds, not never.
+            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+        }
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -290,11 +345,31 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging ------------------------------------------------------------------------------
 
+# LOG_FORMAT=json writes one JSON object per line (python-json-logger), for a log shipper; the
+# default is plain text. Either way every line written during an execution carries its job id,
+# plugin and mode (execution.logs), django-q2's lines included: the filter sits on the handler,
+# which every logger's records reach.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+LOG_LINE = "%(asctime)s %(levelname)s %(name)s %(message)s"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"execution_context": {"()": "execution.logs.ExecutionContextFilter"}},
+    "formatters": {
+        "plain": {"()": "execution.logs.PlainFormatter", "format": LOG_LINE},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": LOG_LINE,
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["execution_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

@@ -1,8 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from operations import health, metrics
+
 urlpatterns = [
+    # Operations: outside /v1, no token, no envelope; for load balancers and orchestrators.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.ReadinessView.as_view(), name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
+    # A page of links, so "/" and the admin's "View site" lead somewhere.
+    path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
     path("admin/", admin.site.urls),
     path("v1/", include("execution.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

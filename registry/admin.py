@@ -65,13 +65,15 @@ class PluginRegistryAdmin(admin.ModelAdmin):
     def last_ms(self, plugin: PluginRegistry) -> str:
         return format_ms(plugin.last_execution_time_ms)
 
-    @admin.action(description="Disable: make UNAVAILABLE until enabled again")
+    @admin.action(
+        description="Disable: make UNAVAILABLE until enabled again", permissions=["change"]
+    )
     def disable_plugins(self, request: HttpRequest, queryset: QuerySet[PluginRegistry]) -> None:
         for plugin in queryset:
             services.plugin_disable(plugin=plugin, by=request.user.get_username())
         self.message_user(request, f"Disabled {queryset.count()} plugin(s).", messages.SUCCESS)
 
-    @admin.action(description="Enable plugins an operator disabled")
+    @admin.action(description="Enable plugins an operator disabled", permissions=["change"])
     def enable_plugins(self, request: HttpRequest, queryset: QuerySet[PluginRegistry]) -> None:
         disabled = [plugin for plugin in queryset if plugin.disabled]
         for plugin in disabled:

@@ -3,15 +3,18 @@ of web and worker processes can execute the same plugin without losing a count."
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, CharField, F, TextField, Value, When
 from django.utils import timezone
 
 from plugins.discovery import Discovery
-from registry.models import PluginRegistry, PluginState
+from registry.metrics import latency_bucket_index
+from registry.models import Outcome, PluginMetricsBucket, PluginRegistry, PluginState
 
 NOT_DISCOVERED_REASON = "not found by plugin discovery in this deployment"
 DISABLED_REASON = "disabled by an operator"
@@ -45,7 +48,8 @@ def registry_sync(*, discovery: Discovery) -> SyncReport:
         row.output_schema = plugin.output_schema
         if row.disabled:
             row.state, row.reason = PluginState.UNAVAILABLE, row.reason or DISABLED_REASON
-        elif is_new or row.state == PluginState.UNAVAILABLE:
+        elif is_new or (row.state == PluginState.UNAVAILABLE and not row.circuit_open):
+            # An open circuit stays open: the breaker, not a sync, decides when to try again.
             row.state, row.reason = PluginState.LOADED, "discovered and set up"
         row.save()
         (created if is_new else updated).append(name)
@@ -92,31 +96,181 @@ def plugin_mark_running(*, plugin_name: str) -> None:
     )
 
 
+# --- Recording executions -----------------------------------------------------------------
+#
+# The hot path of every execution: two statements in one transaction, written as SQL once per
+# process rather than rebuilt from ORM expressions on every call. Every change is relative to
+# the row's current values (no read-modify-write), so concurrent processes never lose a count.
+
+# A row the breaker did not close is never moved by a run: an operator disabled it, or a
+# dependency is missing. A row the breaker opened (circuit_open_until set) is moved by its trial.
+_PROTECTED = "(disabled OR (state = %(unavailable)s AND circuit_open_until IS NULL))"
+# A trial run (the circuit is open) that fails opens it again, whatever the failure.
+_IN_TRIAL = "circuit_open_until IS NOT NULL"
+
+_COUNTERS = """
+    success_count = success_count + %(successes)s,
+    plugin_fault_count = plugin_fault_count + %(faults)s,
+    input_refused_count = input_refused_count + %(refusals)s,
+    total_execution_time_ms = total_execution_time_ms + %(elapsed_ms)s,
+    last_execution_time_ms = %(elapsed_ms)s,
+    last_used = %(now)s,
+    updated_at = %(now)s"""
+
+# A run that knows nothing of the plugin's health passes no state: COALESCE keeps the row's.
+_NEW_STATE, _NEW_REASON = "COALESCE(%(state)s, state)", "COALESCE(%(reason)s, reason)"
+
+_MOVE_STATE = f"""
+    state = CASE WHEN {_PROTECTED} THEN state ELSE {_NEW_STATE} END,
+    reason = CASE WHEN {_PROTECTED} THEN reason ELSE {_NEW_REASON} END"""
+
+
+def _fault_changes(opens: str, failures: str) -> str:
+    return f"""
+    consecutive_failures = {failures},
+    state = CASE WHEN {_PROTECTED} THEN state WHEN {opens} THEN %(unavailable)s
+                 ELSE {_NEW_STATE} END,
+    reason = CASE WHEN {_PROTECTED} THEN reason WHEN {_IN_TRIAL} THEN %(reopen_reason)s
+                  WHEN {opens} THEN %(open_reason)s ELSE {_NEW_REASON} END,
+    circuit_open_until = CASE WHEN {_PROTECTED} THEN circuit_open_until
+                              WHEN {opens} THEN %(open_until)s ELSE NULL END"""
+
+
+# What moves besides the counters, by kind of execution.
+_STATE_CHANGES = {
+    "success": f"""{_MOVE_STATE},
+    consecutive_failures = 0,
+    circuit_open_until = CASE WHEN {_PROTECTED} THEN circuit_open_until ELSE NULL END""",
+    # The plugin ran and came back: the streak of crashes ends, but a failed trial reopens.
+    "fault": _fault_changes(opens=_IN_TRIAL, failures="0"),
+    "circuit_failure": _fault_changes(
+        opens=f"({_IN_TRIAL} OR consecutive_failures + 1 >= %(threshold)s)",
+        failures="consecutive_failures + 1",
+    ),
+    # The plugin refused its input itself: it works, but a refusal is no verdict on a trial.
+    "refused_by_plugin": f"""
+    state = CASE WHEN {_PROTECTED} OR {_IN_TRIAL} THEN state ELSE {_NEW_STATE} END,
+    reason = CASE WHEN {_PROTECTED} OR {_IN_TRIAL} THEN reason ELSE {_NEW_REASON} END""",
+    # Refused before the plugin ran: nothing is known of its health.
+    "refused": "",
+}
+
+
+@functools.cache
+def _record_statements(vendor: str) -> tuple[dict[str, str], str]:
+    """The row UPDATE for each kind of execution, and the bucket UPSERT, for this database."""
+    quote = connection.ops.quote_name
+    registry_table = quote(PluginRegistry._meta.db_table)
+    updates = {
+        kind: f"UPDATE {registry_table} SET {_COUNTERS}{',' if changes else ''}{changes} "
+        "WHERE name = %(plugin_name)s"
+        for kind, changes in _STATE_CHANGES.items()
+    }
+    bucket_table = quote(PluginMetricsBucket._meta.db_table)
+    key = ", ".join(
+        quote(column)
+        for column in ("plugin_name", "hour", "outcome", "error_code", "latency_bucket")
+    )
+    count, total = quote("count"), quote("total_ms")
+    # ON CONFLICT ... DO UPDATE: the same in SQLite (3.24+) and PostgreSQL.
+    upsert = (
+        f"INSERT INTO {bucket_table} ({key}, {count}, {total}) "
+        "VALUES (%(plugin_name)s, %(hour)s, %(outcome)s, %(error_code)s, %(latency_bucket)s, "
+        f"1, %(elapsed_ms)s) ON CONFLICT ({key}) DO UPDATE SET "
+        f"{count} = {bucket_table}.{count} + 1, {total} = {bucket_table}.{total} + %(elapsed_ms)s"
+    )
+    return updates, upsert
+
+
+def _execution_kind(outcome: Outcome, state: PluginState | None, circuit_failure: bool) -> str:
+    if outcome == Outcome.SUCCESS:
+        return "success"
+    if outcome == Outcome.INPUT_REFUSED:
+        return "refused" if state is None else "refused_by_plugin"
+    return "circuit_failure" if circuit_failure else "fault"
+
+
 def update_execution_metrics(
     *,
     plugin_name: str,
-    state: PluginState | None,
+    outcome: Outcome,
     elapsed_ms: float,
-    had_error: bool,
+    state: PluginState | None,
     reason: str = "",
+    error_code: str = "",
+    circuit_failure: bool = False,
+    circuit_threshold: int = 3,
+    circuit_cooldown_seconds: float = 60.0,
 ) -> None:
-    """Record one finished execution in one atomic UPDATE: counts, timings, state and reason.
+    """Record one finished execution: the plugin's counters, timings, state and circuit breaker
+    in one UPDATE, and its hourly latency bucket in one UPSERT, in one transaction.
 
     ``state=None`` counts the execution but leaves state and reason alone: a request refused
-    before the plugin ran says nothing about the plugin's health.
+    before the plugin ran says nothing about the plugin's health. ``circuit_failure`` (a crash
+    or a timeout) counts toward the breaker: ``circuit_threshold`` in a row make the plugin
+    UNAVAILABLE for ``circuit_cooldown_seconds``; then one trial run is let through
+    (``plugin_claim_circuit_trial``), and its success closes the circuit.
     """
     now = timezone.now()
-    changes: dict[str, Any] = {
-        "success_count": F("success_count") + (0 if had_error else 1),
-        "error_count": F("error_count") + (1 if had_error else 0),
-        "total_execution_time_ms": F("total_execution_time_ms") + elapsed_ms,
-        "last_execution_time_ms": elapsed_ms,
-        "last_used": now,
-        "updated_at": now,
+    updates, upsert = _record_statements(connection.vendor)
+    adapt = connection.ops.adapt_datetimefield_value
+    params: dict[str, Any] = {
+        "plugin_name": plugin_name,
+        "successes": int(outcome == Outcome.SUCCESS),
+        "faults": int(outcome == Outcome.PLUGIN_FAULT),
+        "refusals": int(outcome == Outcome.INPUT_REFUSED),
+        "elapsed_ms": elapsed_ms,
+        "now": adapt(now),
+        "unavailable": PluginState.UNAVAILABLE.value,
+        "state": state.value if state is not None else None,
+        "reason": reason if state is not None else None,
+        "threshold": circuit_threshold,
+        "open_reason": f"circuit open after {circuit_threshold} crashes: {error_code}",
+        "reopen_reason": f"circuit open again: the trial run failed with {error_code}",
+        "open_until": adapt(now + timedelta(seconds=circuit_cooldown_seconds)),
+        "hour": adapt(now.replace(minute=0, second=0, microsecond=0)),
+        "outcome": outcome.value,
+        "error_code": error_code,
+        "latency_bucket": latency_bucket_index(elapsed_ms),
     }
-    if state is not None:
-        changes.update(_unless_unavailable(state, reason))
-    PluginRegistry.objects.filter(name=plugin_name).update(**changes)
+    kind = _execution_kind(outcome, state, circuit_failure)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(updates[kind], params)
+        cursor.execute(upsert, params)
+
+
+def plugin_claim_circuit_trial(*, plugin_name: str, cooldown_seconds: float) -> bool:
+    """Let one trial run through a circuit whose cooldown has passed. The claim pushes the
+    cooldown forward in the same UPDATE, so concurrent requests are still refused, and a trial
+    whose process died frees the way for another after one more cooldown."""
+    now = timezone.now()
+    return bool(
+        PluginRegistry.objects.filter(
+            name=plugin_name,
+            disabled=False,
+            state=PluginState.UNAVAILABLE,
+            circuit_open_until__lte=now,
+        ).update(circuit_open_until=now + timedelta(seconds=cooldown_seconds), updated_at=now)
+    )
+
+
+def plugin_reset_metrics(*, plugin: PluginRegistry, by: str) -> None:
+    """Start the plugin's figures afresh (counts, timings, hourly buckets), recording who did it
+    and when. Prometheus sees a counter reset, which its rate functions handle."""
+    now = timezone.now()
+    with transaction.atomic():
+        PluginRegistry.objects.filter(pk=plugin.pk).update(
+            success_count=0,
+            plugin_fault_count=0,
+            input_refused_count=0,
+            total_execution_time_ms=0.0,
+            last_execution_time_ms=None,
+            consecutive_failures=0,
+            metrics_reset_at=now,
+            metrics_reset_by=by,
+            updated_at=now,
+        )
+        PluginMetricsBucket.objects.filter(plugin_name=plugin.name).delete()
 
 
 def plugin_disable(*, plugin: PluginRegistry, by: str) -> None:
@@ -124,6 +278,8 @@ def plugin_disable(*, plugin: PluginRegistry, by: str) -> None:
         disabled=True,
         state=PluginState.UNAVAILABLE,
         reason=f"{DISABLED_REASON} ({by})",
+        circuit_open_until=None,
+        consecutive_failures=0,
         updated_at=timezone.now(),
     )
 
@@ -133,6 +289,8 @@ def plugin_enable(*, plugin: PluginRegistry) -> None:
     request for it finds out and marks the row UNAVAILABLE again with the real reason."""
     PluginRegistry.objects.filter(pk=plugin.pk, disabled=True).update(
         disabled=False,
+        circuit_open_until=None,
+        consecutive_failures=0,
         state=PluginState.LOADED,
         reason="enabled by an operator",
         updated_at=timezone.now(),
@@ -140,6 +298,10 @@ def plugin_enable(*, plugin: PluginRegistry) -> None:
 
 
 def plugin_mark_unavailable(*, plugin_name: str, reason: str) -> None:
+    """UNAVAILABLE for a reason no run can lift (a missing dependency): the breaker lets go."""
     PluginRegistry.objects.filter(name=plugin_name).update(
-        state=PluginState.UNAVAILABLE, reason=reason, updated_at=timezone.now()
+        state=PluginState.UNAVAILABLE,
+        reason=reason,
+        circuit_open_until=None,
+        updated_at=timezone.now(),
     )

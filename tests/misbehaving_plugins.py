@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -86,3 +87,18 @@ class TimesOut(AnalysisPlugin):
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         raise SystemExit(1)
+
+
+class ExitsProcess(AnalysisPlugin):
+    """Ends its whole process with the status it is given (3 is gunicorn's boot-error code), as
+    native code or a careless library can: ``os._exit`` runs no handler and no ``finally``."""
+
+    name = "test-exits-process"
+    options_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"status": {"type": "integer", "minimum": 0, "maximum": 255}},
+    }
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        os._exit(payload["options"].get("status", 3))

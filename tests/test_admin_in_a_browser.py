@@ -53,7 +53,7 @@ def test_operator_logs_in_and_sees_plugin_metrics_and_a_failed_job(
 
     get_user_model().objects.create_superuser("ops", password="operator-password-1")
     PluginRegistry.objects.filter(name="face-detection").update(
-        success_count=12, error_count=3, total_execution_time_ms=300.0, state="FAILED"
+        success_count=12, plugin_fault_count=3, total_execution_time_ms=300.0, state="FAILED"
     )
     job = Job.objects.create(
         plugin="face-detection",

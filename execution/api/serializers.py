@@ -173,6 +173,9 @@ class JobPageSerializer(serializers.Serializer):
 
 class PluginSerializer(serializers.ModelSerializer):
     avg_execution_time_ms = serializers.FloatField(allow_null=True, read_only=True)
+    error_count = serializers.IntegerField(
+        read_only=True, help_text="plugin_fault_count + input_refused_count."
+    )
 
     class Meta:
         model = PluginRegistry
@@ -186,6 +189,8 @@ class PluginSerializer(serializers.ModelSerializer):
             "output_schema",
             "success_count",
             "error_count",
+            "plugin_fault_count",
+            "input_refused_count",
             "last_execution_time_ms",
             "avg_execution_time_ms",
             "last_used",

@@ -11,6 +11,7 @@ from execution.conf import execution_settings
 from execution.models import Job, JobMode, JobStatus
 from execution.services.idempotency import idempotency_purge_expired
 from execution.services.job_execution import JobExecutionService, enqueue_job
+from execution.services.retention import jobs_delete_expired
 from execution.validation import ExecutionRequest, validate_input
 
 logger = logging.getLogger(__name__)
@@ -86,8 +87,8 @@ class AnalysisExecutionService:
         return self.jobs.cancel_job(job=job)
 
     def sweep(self) -> dict[str, Any]:
-        """Fail jobs whose worker was lost, queue lost tasks again, and forget images and
-        idempotency keys past their time."""
+        """Fail jobs whose worker was lost, queue lost tasks again, and forget images,
+        idempotency keys and finished jobs past their time."""
         lost_after = timedelta(seconds=execution_settings.LOST_JOB_AFTER_SECONDS)
         lost = self.jobs.fail_lost_jobs(older_than=lost_after)
         queue = self.jobs.requeue_lost_tasks(
@@ -102,4 +103,13 @@ class AnalysisExecutionService:
             **queue,
             "images_purged": purged,
             "idempotency_keys_purged": idempotency_purge_expired(),
+            "jobs_deleted": jobs_delete_expired(
+                succeeded_older_than=_days(execution_settings.JOB_RETENTION_DAYS),
+                failed_older_than=_days(execution_settings.FAILED_JOB_RETENTION_DAYS),
+            ),
         }
+
+
+def _days(days: int) -> timedelta | None:
+    """A retention in days; 0 keeps for ever."""
+    return timedelta(days=days) if days > 0 else None

@@ -16,12 +16,13 @@ from django_q.tasks import async_task
 
 from execution import exceptions
 from execution.envelope import build_envelope, public_envelope
+from execution.logs import bind
 from execution.models import FINISHED_STATUSES, Job, JobMode, JobStatus
 from execution.services.plugin_execution import PluginExecutionService
 from execution.tool_runner import ExecutionOutcome
 from execution.validation import ExecutionRequest, ValidatedInput, storable_text, unstorable
 from registry import services as registry_services
-from registry.models import PluginState
+from registry.models import Outcome, PluginState
 
 logger = logging.getLogger(__name__)
 
@@ -125,22 +126,23 @@ class JobExecutionService:
                 "The job is no longer PENDING.", job_id=str(job.pk), details={"job_id": str(job.pk)}
             )
         job.status, job.started_at = JobStatus.RUNNING, started_at
-        try:
-            outcome = self.plugins.execute(request=request, job_id=str(job.pk))
-        except exceptions.ExecutionFailure as failure:
-            # Refused before the ToolRunner (unknown or unavailable plugin).
-            outcome = _failed_outcome(job, failure)
-        except Exception as error:
-            logger.exception("Job %s failed outside the ToolRunner", job.pk)
-            outcome = _failed_outcome(job, exceptions.InternalError(), cause=error)
-        except SystemExit as stop:
-            # django-q2 stops a task past Q_TIMEOUT by raising SystemExit in it: record the
-            # timeout on the job now (not minutes later as a lost worker), then let it stop.
-            timeout = settings.Q_CLUSTER.get("timeout")
-            timed_out = exceptions.ExecutionTimeout(details={"timeout_seconds": timeout})
-            self._finish(job=job, outcome=_failed_outcome(job, timed_out))
-            raise stop
-        self._finish(job=job, outcome=outcome)
+        with bind(job_id=job.pk, plugin=job.plugin, mode=job.mode):
+            try:
+                outcome = self.plugins.execute(request=request, job_id=str(job.pk))
+            except exceptions.ExecutionFailure as failure:
+                # Refused before the ToolRunner (unknown or unavailable plugin).
+                outcome = _failed_outcome(job, failure)
+            except Exception as error:
+                logger.exception("Job %s failed outside the ToolRunner", job.pk)
+                outcome = _failed_outcome(job, exceptions.InternalError(), cause=error)
+            except SystemExit as stop:
+                # django-q2 stops a task past Q_TIMEOUT by raising SystemExit in it: record the
+                # timeout on the job now (not minutes later as a lost worker), then let it stop.
+                timeout = settings.Q_CLUSTER.get("timeout")
+                timed_out = exceptions.ExecutionTimeout(details={"timeout_seconds": timeout})
+                self._finish(job=job, outcome=_failed_outcome(job, timed_out))
+                raise stop
+            self._finish(job=job, outcome=outcome)
         return job
 
     def _finish(self, *, job: Job, outcome: ExecutionOutcome) -> None:
@@ -221,10 +223,11 @@ class JobExecutionService:
                     elapsed = (timezone.now() - job.started_at).total_seconds() * 1000
                     registry_services.update_execution_metrics(
                         plugin_name=job.plugin,
-                        state=PluginState.FAILED,
+                        outcome=Outcome.PLUGIN_FAULT,
                         elapsed_ms=elapsed,
-                        had_error=True,
+                        state=PluginState.FAILED,
                         reason="last execution failed: WORKER_LOST",
+                        error_code=failure.code,
                     )
         return failed
 

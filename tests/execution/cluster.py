@@ -186,3 +186,81 @@ def qcluster(
         yield cluster
     finally:
         cluster.stop()
+
+
+@dataclass
+class WebServer:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def gunicorn(
+    *,
+    env: Mapping[str, str],
+    log_path: Path,
+    port: int,
+    workers: int = 1,
+    ready_timeout: float = 30.0,
+) -> Iterator[WebServer]:
+    """The web tier as `make run` serves it (gunicorn, 4 threads a worker) for the block, in its
+    own session; stopped (then its group killed) after it."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "execution_project.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = WebServer(process=process, log_path=log_path, port=port)
+    try:
+        wait_for(
+            lambda: process.poll() is not None or _answers(f"{server.url}/healthz"),
+            timeout=ready_timeout,
+            what=f"gunicorn to answer (log: {log_path})",
+        )
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log()}")
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

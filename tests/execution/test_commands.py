@@ -86,7 +86,7 @@ def test_analyze_refuses_options_that_are_not_json(tmp_path: Path) -> None:
 
 def test_plugins_lists_state_and_counts() -> None:
     run("sync_plugins")
-    PluginRegistry.objects.filter(name="qr-code").update(success_count=7, error_count=2)
+    PluginRegistry.objects.filter(name="qr-code").update(success_count=7, plugin_fault_count=2)
 
     out, _ = run("plugins")
 

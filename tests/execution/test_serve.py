@@ -1,66 +1,52 @@
-"""`make run`'s last step: the web tier and a worker together, both stopped by one Ctrl-C."""
+"""`make run`'s last step: the web tier and a worker together, kept up by serve, both stopped by
+one Ctrl-C."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.execution.cluster import wait_for
+from tests.execution.web import (
+    ONE_PIXEL_PNG,
+    api_token,
+    embedded_env,
+    migrate,
+    serving,
+    status_of,
+)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def status_of(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
+def _leader(serve: subprocess.Popen[bytes], word: str) -> psutil.Process | None:
+    """serve's direct child whose command line has ``word`` (gunicorn or qcluster), if alive."""
+    for child in psutil.Process(serve.pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if word in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                return child
+    return None
 
 
 def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None:
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "Q_WORKERS": "1"}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    port = free_port()
-    serve = subprocess.Popen(
-        [*manage, "serve", "--port", str(port), "--web-workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group, so a failed test can kill it all
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while status_of(f"http://127.0.0.1:{port}/v1/plugins") is None:
-            assert time.monotonic() < deadline, "the web tier never answered"
-            assert serve.poll() is None, "serve exited early"
-            time.sleep(0.3)
+    env = embedded_env(tmp_path)
+    migrate(env)
+    with serving(env, tmp_path / "serve.log") as (serve, port):
         children = psutil.Process(serve.pid).children(recursive=True)
-        commands = [" ".join(child.cmdline()) for child in children]
-        assert any("gunicorn" in command for command in commands)
-        assert any("qcluster" in command for command in commands)
+        assert _leader(serve, "gunicorn") is not None
+        assert _leader(serve, "qcluster") is not None
         # Unauthenticated, so the envelope's 401: the whole Django stack answered.
         assert status_of(f"http://127.0.0.1:{port}/v1/plugins") == 401
+        # gunicorn's control socket is this instance's own, in VAR_DIR, not ~/.gunicorn.
+        gunicorn = _leader(serve, "gunicorn")
+        assert gunicorn is not None
+        assert (tmp_path / f"gunicorn-{gunicorn.pid}.ctl").is_socket()
 
         os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
 
@@ -69,6 +55,58 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None
         _, alive = psutil.wait_procs(children, timeout=10)
         assert alive == []
         assert status_of(f"http://127.0.0.1:{port}/v1/plugins") is None
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(serve.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("how", ["os._exit(3) in a request", "SIGKILL"])
+def test_serve_starts_a_dead_child_again_and_keeps_the_other(tmp_path: Path, how: str) -> None:
+    """A plugin that ends its web worker with status 3 makes gunicorn's master halt (it takes 3
+    for a boot failure); serve starts the web tier again, and the worker cluster never stops."""
+    env = embedded_env(
+        tmp_path,
+        EXECUTION_PLUGINS="tests.misbehaving_plugins.ExitsProcess",
+        # Inline: the plugin runs in the web worker itself, the worst case.
+        EXECUTION_PLUGIN_ISOLATION="inline",
+    )
+    token = api_token(env)
+    log = tmp_path / "serve.log"
+    with serving(env, log) as (serve, port):
+        url = f"http://127.0.0.1:{port}/v1/plugins"
+        assert status_of(url, token=token) == 200
+        qcluster, gunicorn = _leader(serve, "qcluster"), _leader(serve, "gunicorn")
+        assert qcluster is not None
+        assert gunicorn is not None
+        if how == "SIGKILL":
+            gunicorn.kill()
+        else:
+            body = {"plugin": "test-exits-process", "mime_type": "image/png"}
+            body |= {"image": ONE_PIXEL_PNG, "options": {"status": 3}}
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/analyze-execution",
+                data=json.dumps(body).encode(),
+                headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+            )
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(request, timeout=10)
+        wait_for(lambda: not gunicorn.is_running(), timeout=10, what="gunicorn to stop")
+        wait_for(lambda: status_of(url, token=token) == 200, timeout=30, what="web back")
+
+        restarted = _leader(serve, "gunicorn")
+        assert restarted is not None
+        assert restarted.pid != gunicorn.pid
+        assert _leader(serve, "qcluster") == qcluster
+        text = log.read_text()
+        expected = "killed by SIGKILL" if how == "SIGKILL" else "exited with status 3"
+        assert f"web {expected}" in text or f"a web worker {expected}" in text
+        assert "Starting web again (restart 1)." in text
+
+        qcluster.kill()
+        wait_for(
+            lambda: (found := _leader(serve, "qcluster")) is not None and found.pid != qcluster.pid,
+            timeout=10,
+            what="qcluster started again",
+        )
+        assert "worker killed by SIGKILL; starting it again in 1 s" in log.read_text()
+
+        os.killpg(serve.pid, signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
+        assert status_of(url) is None

@@ -320,7 +320,7 @@ def test_two_clusters_share_200_jobs_and_run_each_once(
     counts = success_counts()
     assert {name: counts[name] - counts_before[name] for name in SHARES} == SHARES
     assert success_jobs_per_plugin() == SHARES
-    assert set(PluginRegistry.objects.values_list("error_count", flat=True)) == {0}
+    assert set(PluginRegistry.objects.values_list("plugin_fault_count", flat=True)) == {0}
     # No failed task either: django-q2 keeps those, and there are none.
     assert not Task.objects.filter(func=RUN_JOB_TASK).exists()
 

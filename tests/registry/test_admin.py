@@ -21,7 +21,10 @@ def test_changelist_shows_states_counts_and_averages_in_a_fixed_number_of_querie
     ops_client: Client,
 ) -> None:
     PluginRegistry.objects.filter(name="qr-code").update(
-        success_count=3, error_count=1, total_execution_time_ms=40.0, state=PluginState.FAILED
+        success_count=3,
+        plugin_fault_count=1,
+        total_execution_time_ms=40.0,
+        state=PluginState.FAILED,
     )
 
     with CaptureQueriesContext(connection) as queries:

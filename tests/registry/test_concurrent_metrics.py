@@ -15,7 +15,7 @@ from execution.models import Job, JobStatus
 from execution.plugin_catalog import plugin_catalog
 from execution.services import AnalysisExecutionService
 from execution.validation import ExecutionRequest
-from registry.models import PluginRegistry
+from registry.models import Outcome, PluginMetricsBucket, PluginRegistry
 from registry.services import registry_sync
 from tests import images
 from tests.conftest import b64
@@ -55,7 +55,14 @@ def test_concurrent_executions_lose_no_count() -> None:
     total = THREADS * EXECUTIONS_PER_THREAD
     failing = THREADS * (EXECUTIONS_PER_THREAD // FAILING_EVERY)
     assert plugin.success_count + plugin.error_count == total
-    assert (plugin.success_count, plugin.error_count) == (total - failing, failing)
+    assert (plugin.success_count, plugin.input_refused_count) == (total - failing, failing)
+    # The hourly buckets saw every execution too, each once, under the same race.
+    buckets = PluginMetricsBucket.objects.filter(plugin_name="image-metadata")
+    by_outcome = dict(buckets.values_list("outcome").annotate(Sum("count")))
+    assert by_outcome == {Outcome.SUCCESS: total - failing, Outcome.INPUT_REFUSED: failing}
+    assert buckets.aggregate(Sum("total_ms"))["total_ms__sum"] == pytest.approx(
+        plugin.total_execution_time_ms
+    )
     assert Job.objects.filter(status=JobStatus.SUCCESS).count() == total - failing
     assert Job.objects.filter(status=JobStatus.FAILED, error_code="IMAGE_NOT_BASE64").count() == (
         failing

@@ -5,7 +5,7 @@ import pytest
 from plugins.builtin.metadata import ImageMetadataPlugin
 from plugins.discovery import Discovery, UnavailablePlugin
 from registry import services
-from registry.models import PluginRegistry, PluginState
+from registry.models import Outcome, PluginRegistry, PluginState
 
 pytestmark = pytest.mark.django_db
 
@@ -36,10 +36,11 @@ def test_sync_keeps_metrics_and_the_state_earned_by_runs() -> None:
     services.registry_sync(discovery=discovery())
     services.update_execution_metrics(
         plugin_name="image-metadata",
+        outcome=Outcome.PLUGIN_FAULT,
         state=PluginState.FAILED,
         elapsed_ms=5.0,
-        had_error=True,
         reason="last execution failed: PLUGIN_FAILED",
+        error_code="PLUGIN_FAILED",
     )
 
     report = services.registry_sync(discovery=discovery())
@@ -88,16 +89,37 @@ def test_an_operator_disable_survives_sync_until_enabled() -> None:
 
 def test_metrics_sum_and_average() -> None:
     services.registry_sync(discovery=discovery())
-    for elapsed, had_error in ((10.0, False), (20.0, True), (30.0, False)):
+    for elapsed, outcome in (
+        (10.0, Outcome.SUCCESS),
+        (20.0, Outcome.INPUT_REFUSED),
+        (30.0, Outcome.SUCCESS),
+        (40.0, Outcome.PLUGIN_FAULT),
+    ):
         services.update_execution_metrics(
             plugin_name="image-metadata",
+            outcome=outcome,
             state=PluginState.INITIALIZED,
             elapsed_ms=elapsed,
-            had_error=had_error,
         )
 
     row = PluginRegistry.objects.with_average().get(name="image-metadata")
-    assert (row.success_count, row.error_count) == (2, 1)
+    assert (row.success_count, row.plugin_fault_count, row.input_refused_count) == (2, 1, 1)
+    assert row.error_count == 2
+    assert row.last_execution_time_ms == 40.0
+    assert row.avg_execution_time_ms == pytest.approx(25.0)
+
+
+def test_metrics_sum_and_average_of_three() -> None:
+    services.registry_sync(discovery=discovery())
+    for elapsed in (10.0, 20.0, 30.0):
+        services.update_execution_metrics(
+            plugin_name="image-metadata",
+            outcome=Outcome.SUCCESS,
+            state=PluginState.INITIALIZED,
+            elapsed_ms=elapsed,
+        )
+
+    row = PluginRegistry.objects.with_average().get(name="image-metadata")
     assert row.last_execution_time_ms == 30.0
     assert row.avg_execution_time_ms == pytest.approx(20.0)
 
@@ -106,7 +128,11 @@ def test_metrics_without_a_state_leave_state_and_reason() -> None:
     services.registry_sync(discovery=discovery())
 
     services.update_execution_metrics(
-        plugin_name="image-metadata", state=None, elapsed_ms=1.0, had_error=True
+        plugin_name="image-metadata",
+        outcome=Outcome.INPUT_REFUSED,
+        state=None,
+        elapsed_ms=1.0,
+        error_code="IMAGE_NOT_BASE64",
     )
 
     row = PluginRegistry.objects.get(name="image-metadata")

@@ -30,3 +30,7 @@ class ToolRunner:
 
 def _lifecycle_after(outcome, *, plugin_ran):
     return None, ""
+
+
+def _metric_outcome(outcome):
+    return "success"

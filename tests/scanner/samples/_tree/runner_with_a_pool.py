@@ -12,3 +12,7 @@ class ToolRunner:
 
 def _lifecycle_after(plugin_name):
     return None, ""
+
+
+def _metric_outcome(outcome):
+    return "success"

@@ -1,0 +1,65 @@
+"""The overview on the admin index: executions and latency, plugins not healthy, jobs in flight,
+the worker cluster and the sweep."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+from django_q.models import Schedule
+
+from execution.dashboard import SWEEP_GRACE, sweep_figures
+from execution.management.commands.ensure_schedules import SWEEP_NAME
+from execution.models import Job, JobMode, JobStatus
+from registry import services as registry_services
+from registry.models import PluginRegistry
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("synced_registry")]
+
+
+def test_index_shows_unhealthy_plugins_and_jobs_in_flight(ops_client: Client) -> None:
+    registry_services.plugin_disable(plugin=PluginRegistry.objects.get(name="ocr"), by="ops")
+    now = timezone.now()
+    for minutes in (5, 50):
+        job = Job.objects.create(plugin="ocr", mode=JobMode.ASYNC, status=JobStatus.PENDING)
+        Job.objects.filter(pk=job.pk).update(created_at=now - timedelta(minutes=minutes))
+    Job.objects.create(
+        plugin="ocr",
+        mode=JobMode.ASYNC,
+        status=JobStatus.RUNNING,
+        started_at=now - timedelta(hours=2),
+    )
+
+    response = ops_client.get("/admin/")
+
+    overview = response.context["overview"]
+    assert [(row.status, row.count) for row in overview.queue] == [("PENDING", 2), ("RUNNING", 1)]
+    html = response.content.decode()
+    assert "oldest 50\xa0minutes ago" in html
+    assert "oldest 2\xa0hours ago" in html
+    assert "disabled by an operator (ops)" in html
+    assert [plugin.name for plugin in overview.unhealthy] == ["ocr"]
+
+
+def test_index_says_when_no_cluster_runs_and_the_sweep_is_not_scheduled(ops_client: Client) -> None:
+    html = ops_client.get("/admin/").content.decode()
+
+    assert "No worker cluster seen" in html
+    assert "not scheduled" in html
+
+
+def test_sweep_is_on_time_until_its_due_time_passes_by_more_than_the_grace() -> None:
+    call_command("ensure_schedules")
+    now = timezone.now()
+    Schedule.objects.filter(name=SWEEP_NAME).update(
+        next_run=now - SWEEP_GRACE + timedelta(seconds=1)
+    )
+    assert sweep_figures(now=now).on_time
+
+    Schedule.objects.filter(name=SWEEP_NAME).update(
+        next_run=now - SWEEP_GRACE - timedelta(seconds=1)
+    )
+    assert not sweep_figures(now=now).on_time

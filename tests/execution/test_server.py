@@ -1,0 +1,158 @@
+"""The web tier on the real server (gunicorn, the project's config): slow bodies hold no thread,
+are refused in time, and gunicorn's own refusals of malformed requests are the envelope."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.execution.web import ONE_PIXEL_PNG, api_token, embedded_env, gunicorn, status_of
+
+BODY_TIMEOUT = 3
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
+    """One web process with 4 request threads, as the old gthread set-up had per worker."""
+    var_dir = tmp_path_factory.mktemp("server")
+    env = embedded_env(var_dir, WEB_THREADS="4", WEB_BODY_TIMEOUT=str(BODY_TIMEOUT))
+    token = api_token(env)
+    with gunicorn(env, var_dir / "gunicorn.log") as (_, port):
+        yield port, token
+
+
+def raw_request(port: int, data: bytes, *, timeout: float = 10) -> tuple[int, dict[str, Any]]:
+    """Send bytes as they are; return the status and the JSON body of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(data)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def slow_post(port: int, token: str) -> socket.socket:
+    """A POST that declares 1000 bytes of body and sends 10."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+    connection.sendall(
+        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + f"Authorization: Token {token}\r\n".encode()
+        + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n0123456789"
+    )
+    return connection
+
+
+def test_32_slow_bodies_leave_the_api_answering_within_a_second(server: tuple[int, str]) -> None:
+    port, token = server
+    slow = [slow_post(port, token) for _ in range(32)]
+    try:
+        time.sleep(0.5)  # every slow request has reached the server and waits for its body
+        answers = [
+            status_of(f"http://127.0.0.1:{port}/v1/plugins", token=token, timeout=1)
+            for _ in range(8)
+        ]
+    finally:
+        for connection in slow:
+            connection.close()
+    assert answers == [200] * 8
+
+
+def test_a_body_not_received_in_time_is_refused_with_408(server: tuple[int, str]) -> None:
+    port, token = server
+    connection = slow_post(port, token)
+    with connection:
+        started = time.monotonic()
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+        waited = time.monotonic() - started
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"408"
+    error = json.loads(body)["error"]
+    assert error["code"] == "REQUEST_TIMEOUT"
+    assert error["details"] == {"timeout_seconds": BODY_TIMEOUT}
+    assert waited >= BODY_TIMEOUT - 0.5  # refused by the timeout, not at once
+
+
+MALFORMED = {
+    "two different Content-Lengths": (
+        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Content-Length: 6\r\n\r\nhello!",
+        400,
+        "MALFORMED_REQUEST",
+    ),
+    "Content-Length and Transfer-Encoding": (
+        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+        "MALFORMED_REQUEST",
+    ),
+    "a Content-Length that is no number": (
+        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: x\r\nContent-Length: five\r\n\r\n",
+        400,
+        "MALFORMED_REQUEST",
+    ),
+    "a request line over the limit": (
+        b"GET /v1/plugins?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        414,
+        "REQUEST_LINE_TOO_LONG",
+    ),
+    "a header over the limit": (
+        b"GET /v1/plugins HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+        431,
+        "REQUEST_HEADERS_TOO_LARGE",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_malformed_requests_answer_the_envelope(server: tuple[int, str], case: str) -> None:
+    data, status, code = MALFORMED[case]
+    answered, body = raw_request(server[0], data)
+    assert (answered, body["error"]["code"]) == (status, code)
+    assert body["error"]["type"] == "ValidationError"
+
+
+def test_a_chunked_api_body_is_refused_unread_with_411(server: tuple[int, str]) -> None:
+    port, token = server
+    status, body = raw_request(
+        port,
+        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        + f"Authorization: Token {token}\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    )
+    assert (status, body["error"]["code"]) == (411, "LENGTH_REQUIRED")
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(server: tuple[int, str]) -> None:
+    port, token = server
+    status, body = raw_request(
+        port,
+        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: x\r\n"
+        + f"Authorization: Token {token}\r\n".encode()
+        + b"Content-Length: 999999999\r\n\r\n",
+    )
+    assert (status, body["error"]["code"]) == (413, "REQUEST_TOO_LARGE")
+
+
+def test_a_sync_run_goes_through_the_threads(server: tuple[int, str]) -> None:
+    port, token = server
+    payload = json.dumps(
+        {"plugin": "image-metadata", "mime_type": "image/png", "image": ONE_PIXEL_PNG}
+    )
+    status, body = raw_request(
+        port,
+        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        + f"Authorization: Token {token}\r\n".encode()
+        + f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+        + payload.encode(),
+    )
+    assert status == 200
+    assert body["status"] == "SUCCESS"
+    assert (body["result"]["width"], body["result"]["height"]) == (1, 1)
