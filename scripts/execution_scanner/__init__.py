@@ -3,11 +3,8 @@
     python scripts/scan_execution_violations.py [--path DIR] [--format text|json]
     python manage.py scan_execution [--path DIR] [--format text|json]
 
-Exit codes: 0 clean, 1 violations, 2 usage error. One module per rule in ``rules/``; the engine
-and the name resolution they share beside it. See docs/scanner.md.
+Exit codes: 0 clean, 1 violations, 2 usage error. See docs/scanner.md.
 """
-
-from __future__ import annotations
 
 import argparse
 import sys
@@ -15,38 +12,28 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .engine import (
-    OK_MESSAGE,
-    REPOSITORY,
-    Rule,
-    Violation,
-    matches,
-    parse,
-    python_files,
-    render,
-    scan_parsed,
-)
+from . import engine
+from .engine import OK_MESSAGE, Rule, Violation, matches, render
 from .rules import RULES
 
-__all__ = ["OK_MESSAGE", "RULES", "Rule", "Violation", "add_arguments", "main", "matches"]
-__all__ += ["render", "scan", "scan_sources"]
+__all__ = ["OK_MESSAGE", "RULES", "Rule", "Violation", "main", "matches", "render", "scan"]
 
 
 def scan_sources(files: Mapping[str, str | bytes]) -> list[Violation]:
     """Scan an in-memory tree: relative POSIX path -> source."""
-    return scan_parsed(parse(files), RULES)
+    return engine.scan_parsed(engine.parse(files), RULES)
 
 
 def scan(root: Path) -> list[Violation]:
     """Scan the project at ``root``; paths in the result are relative to it."""
     return scan_sources(
-        {p.relative_to(root).as_posix(): p.read_bytes() for p in python_files(root)}
+        {p.relative_to(root).as_posix(): p.read_bytes() for p in engine.python_files(root)}
     )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options, shared by the script and ``manage.py scan_execution``."""
-    parser.add_argument("--path", type=Path, default=REPOSITORY, help="project root to scan")
+    parser.add_argument("--path", type=Path, default=engine.REPOSITORY, help="project root to scan")
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 

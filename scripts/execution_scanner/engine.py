@@ -20,8 +20,8 @@ from .names import Module
 REPOSITORY = Path(__file__).resolve().parents[2]
 OK_MESSAGE = "Execution scanner OK"
 # Tests build fakes and call plugins directly to test them; the rest is not the project's code.
-SKIP_DIRS = {"migrations", "build", "dist", "node_modules", "__pycache__", "site-packages", "venv"}
-SKIP_DIRS |= {"tests"}
+SKIP_DIRS = {"migrations", "build", "dist", "node_modules", "__pycache__", "site-packages", "tests"}
+SKIP_DIRS |= {"venv"}  # and any directory holding pyvenv.cfg, and hidden ones
 Finding = tuple[ast.AST, str]  # where, and what is wrong there
 Parsed = Mapping[str, Module | SyntaxError | ValueError]
 
@@ -58,8 +58,8 @@ class Rule:
     allow: tuple[str, ...]
     defined_in: str
     also_allowed: tuple[str, ...] = ()
-    check: Callable[[Module, Tree], Iterable[Finding]] | None = None
-    check_tree: Callable[[Tree], Iterable[Violation]] | None = None
+    check: Callable[[Module, Tree], Iterable[Finding]] = lambda module, tree: ()
+    check_tree: Callable[[Tree], Iterable[Violation]] = lambda tree: ()
 
     def violation(self, path: str, line: int, col: int, detail: str) -> Violation:
         return Violation(path, line, col, self.id, f"{detail}: {self.why}")
@@ -95,8 +95,10 @@ def matches(path: str, patterns: Iterable[str]) -> bool:
 class Tree:
     """Every file of the scanned tree, and what rules ask about it as a whole."""
 
-    def __init__(self, paths: Iterable[str], modules: Iterable[Module]) -> None:
-        self.paths = frozenset(paths)
+    def __init__(
+        self, paths: Iterable[str], modules: Iterable[Module], rules: Sequence[Rule]
+    ) -> None:
+        self.paths, self.rules = frozenset(paths), rules
         self.modules = list(modules)
         self.module_names = {module.name for module in self.modules}
         self.classes = {  # qualified class -> its qualified bases
@@ -127,20 +129,16 @@ def parse(files: Mapping[str, str | bytes]) -> dict[str, Module | SyntaxError | 
 
 def scan_parsed(parsed: Parsed, rules: Sequence[Rule]) -> list[Violation]:
     modules = [module for module in parsed.values() if isinstance(module, Module)]
-    tree, violations = Tree(parsed, modules), []
+    tree, violations = Tree(parsed, modules, rules), []
     for path, error in parsed.items():
         if not isinstance(error, Module):  # reported by EXE000, the first rule
             line, col = getattr(error, "lineno", None) or 1, getattr(error, "offset", None) or 1
             message = getattr(error, "msg", None) or error
             violations.append(rules[0].violation(path, line, col, f"syntax error ({message})"))
     for rule in rules:
-        violations.extend(rule.check_tree(tree) if rule.check_tree else ())
+        violations.extend(rule.check_tree(tree))
         for module in modules:
-            if (
-                rule.check
-                and matches(module.path, rule.scope)
-                and not matches(module.path, rule.allow)
-            ):
+            if matches(module.path, rule.scope) and not matches(module.path, rule.allow):
                 violations.extend(rule.at(module, *found) for found in rule.check(module, tree))
     return sorted(set(violations))
 
@@ -149,13 +147,11 @@ def python_files(root: Path) -> Iterator[Path]:
     """The project's own .py files: no virtualenv, hidden directory, test or build output."""
     for directory, subdirectories, filenames in os.walk(root):
         here = Path(directory)
+        venvs = {name for name in subdirectories if (here / name / "pyvenv.cfg").exists()}
         subdirectories[:] = sorted(
-            name
-            for name in subdirectories
-            if name not in SKIP_DIRS
-            and not name.startswith(".")
-            and not name.endswith(".egg-info")
-            and not (here / name / "pyvenv.cfg").exists()
+            n
+            for n in set(subdirectories) - SKIP_DIRS - venvs
+            if n[0] != "." and "egg-info" not in n
         )
         yield from (here / n for n in sorted(filenames) if n.endswith(".py") and n != "conftest.py")
 

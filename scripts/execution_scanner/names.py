@@ -26,6 +26,7 @@ IMPORT, DEF, CLASS, PARAM, ASSIGN, ANN, OTHER = [
 ]
 NONE = frozenset({"None"})
 Types = frozenset[str] | None  # the qualified classes a value may have; None: unknown
+Seen = frozenset[int]  # the expressions already followed: a cycle proves nothing
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,9 +206,7 @@ class Module:
 
     # What a value is: a ToolRunner, a Thread, or unknown --------------------------------------
 
-    def types(
-        self, expr: ast.AST | None, scope: ast.AST, seen: frozenset[int] = frozenset()
-    ) -> Types:
+    def types(self, expr: ast.AST | None, scope: ast.AST, seen: Seen = frozenset()) -> Types:
         """The classes ``expr`` may hold, when every way it gets a value says so; else None."""
         if expr is None or id(expr) in seen:
             return None
@@ -234,9 +233,8 @@ class Module:
         if isinstance(annotation, ast.Constant) and annotation.value is None:
             return NONE
         if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
-            return union(
-                self.annotated(side, scope) for side in (annotation.left, annotation.right)
-            )
+            sides = (annotation.left, annotation.right)
+            return union(self.annotated(side, scope) for side in sides)
         if isinstance(annotation, ast.Subscript):
             inner, wrapper = annotation.slice, terminal(annotation.value)
             elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
@@ -256,14 +254,13 @@ class Module:
     def _returns(self, func: ast.expr, scope: ast.AST) -> Types:
         """Calling a class gives one of it; calling a function, what its annotation says."""
         bindings = (self.lookup(func.id, scope) if isinstance(func, ast.Name) else None) or []
-        if bindings and all(b.kind == DEF for b in bindings):
-            return union(
-                self.annotated(getattr(b.node, "returns", None), b.scope) for b in bindings
-            )
+        functions = [b.node for b in bindings if isinstance(b.node, FUNCTIONS)]
+        if bindings and len(functions) == len(bindings):
+            return union(self.annotated(f.returns, self.scope_of(f)) for f in functions)
         called = self.qualified(func, scope) or ""
         return frozenset({called}) if called.rpartition(".")[2][:1].isupper() else None
 
-    def _bound(self, binding: Binding, seen: frozenset[int]) -> Types:
+    def _bound(self, binding: Binding, seen: Seen) -> Types:
         declared = binding.kind == ANN and terminal(binding.value or ast.Name("field")) == "field"
         if binding.kind == PARAM or declared:  # a declaration (or a dataclass field): mypy checks
             return self.annotated(binding.annotation, binding.scope)
@@ -271,20 +268,19 @@ class Module:
             return self.types(binding.value, binding.scope, seen)
         return None
 
-    def _attribute(self, cls: ast.ClassDef, attr: str, seen: frozenset[int]) -> Types:
+    def _attribute(self, cls: ast.ClassDef, attr: str, seen: Seen) -> Types:
         """``self.<attr>``: what the class declares, and whatever the module ever stores in any
         ``<x>.<attr>``, so ``service.runner = plugin`` anywhere makes it unknown."""
-        found = [
-            self.annotated(getattr(b.node, "returns", None), cls)
-            if b.kind == DEF
-            else self._bound(b, seen)
-            for b in self.bindings.get(cls, {}).get(attr, [])
-        ]
-        for store in (s for s in self.stores.values() if s.attribute and s.name == attr):
-            kind = ANN if store.annotation else ASSIGN
-            binding = Binding(
-                kind, store.node, self.scope_of(store.node), store.value, store.annotation
+        found: list[Types] = []
+        for b in self.bindings.get(cls, {}).get(attr, []):  # a property, a declaration, a value
+            found.append(
+                self.annotated(b.node.returns, cls)
+                if isinstance(b.node, FUNCTIONS)
+                else self._bound(b, seen)
             )
+        for store in (s for s in self.stores.values() if s.attribute and s.name == attr):
+            scope, kind = self.scope_of(store.node), ANN if store.annotation else ASSIGN
+            binding = Binding(kind, store.node, scope, store.value, store.annotation)
             found.append(self._bound(binding, seen) if store.value or store.annotation else None)
         return union(found) if found else None
 

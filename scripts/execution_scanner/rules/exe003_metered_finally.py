@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 
 from ..engine import Finding, Rule, Tree, Violation, matches
 from ..names import FUNCTIONS, Module, short, terminal
-from .exe001_plugin_run import PLUGIN_HOSTS, plugin_runs
+from . import exe001_plugin_run as plugin_run
 
 METRICS_CALL = "update_execution_metrics"
 CLOCKS = {"monotonic", "perf_counter", "time", "now"}
@@ -81,19 +81,19 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
     for cls in _classes(module, "ToolRunner"):
         run = next((s for s in cls.body if isinstance(s, FUNCTIONS) and s.name == "run"), None)
         shape = _shape(run, local) if run is not None else None
-        if run is None and matches(module.path, PLUGIN_HOSTS):
+        if run is None and matches(module.path, plugin_run.PLUGIN_HOSTS):
             yield cls, "ToolRunner has no `run` method"
         elif isinstance(shape, tuple):
             yield shape
         elif shape is not None:
-            for node, _ in plugin_runs(module):
+            for node, _ in plugin_run.plugin_runs(module):
                 if not module.inside(node, shape):
                     yield node, f"`{short(node)}` runs a plugin outside the metered try"
 
 
 def _check_tree(tree: Tree) -> Iterator[Violation]:
     """Plugin hosts or an execution package need a ToolRunner; a project, the reviewed helpers."""
-    hosts = sorted(path for path in tree.paths if matches(path, PLUGIN_HOSTS))
+    hosts = sorted(path for path in tree.paths if matches(path, plugin_run.PLUGIN_HOSTS))
     hosts += sorted({"execution/__init__.py"} & tree.paths)
     runners = [module for module in tree.modules if _classes(module, "ToolRunner")]
     if hosts and not runners:

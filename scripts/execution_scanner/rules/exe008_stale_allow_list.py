@@ -11,9 +11,7 @@ from ..engine import Rule, Tree, Violation, matches
 
 
 def _check_tree(tree: Tree) -> Iterator[Violation]:
-    from . import RULES  # this rule is one of them
-
-    for rule in RULES if "manage.py" in tree.paths else ():
+    for rule in tree.rules if "manage.py" in tree.paths else ():
         for glob in dict.fromkeys([*rule.allow, *rule.also_allowed]):
             if not any(matches(path, [glob]) for path in tree.paths):
                 detail = f"{rule.id}'s allow-list glob {glob!r} matches no file"
