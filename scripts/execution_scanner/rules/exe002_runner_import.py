@@ -10,15 +10,10 @@ from collections.abc import Iterator
 from ..engine import Finding, Rule, Tree
 from ..names import Module, short, terminal
 
-EDGES: tuple[str, ...] = (
-    "**/views.py",
-    "**/views/**",
-    "**/api/**",
-    "**/urls.py",
-    "**/tasks.py",
-    "**/tasks/**",
+EDGES = tuple(f"**/{edge}" for edge in ["views.py", "views/**", "api/**", "urls.py", "tasks.py"])
+EDGES += tuple(
+    f"**/{edge}" for edge in ["tasks/**", "admin.py", "admin/**", "management/commands/**"]
 )
-EDGES += ("**/admin.py", "**/admin/**", "**/management/commands/**")
 RUNNER_NAMES = frozenset({"tool_runner", "ToolRunner"})
 
 
