@@ -7,7 +7,11 @@ import socket
 import threading
 from contextlib import suppress
 
-from tests.execution.web import free_port
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class TcpProxy:

@@ -235,8 +235,8 @@ class ToolRunner:
             metrics = _metrics_of(outcome, plugin_ran=plugin_ran, input_refused=input_refused)
             try:
                 with transaction.atomic():
-                    recorded_elsewhere = record is not None and not record(outcome)
                     registry_services.update_execution_metrics(**metrics)
+                    recorded_elsewhere = record is not None and not record(outcome)
                     _count_once(recorded_elsewhere=recorded_elsewhere)
             except DATABASE_UNAVAILABLE:
                 outcome.recorded = False
@@ -263,8 +263,8 @@ def _count_once(*, recorded_elsewhere: bool) -> None:
 def _commit(record: RecordRun | None, outcome: ExecutionOutcome, metrics: dict[str, Any]) -> None:
     """The finally's write, retried once the database is back."""
     with transaction.atomic():
-        recorded_elsewhere = record is not None and not record(outcome)
         registry_services.update_execution_metrics(**metrics)
+        recorded_elsewhere = record is not None and not record(outcome)
         _count_once(recorded_elsewhere=recorded_elsewhere)
     outcome.recorded = True
 
