@@ -56,9 +56,12 @@ def _unmetered(statements: Sequence[ast.stmt], local: set[str]) -> ast.stmt | No
             return None if all(_cannot_raise(a, local) for a in arguments) else statement
         if isinstance(statement, ast.Try) and _unmetered(statement.body, local) is None:
             return None
-        if isinstance(statement, ast.With) and _opens_transaction(statement):
-            if _unmetered(statement.body, local) is None:
-                return None
+        if (
+            isinstance(statement, ast.With)
+            and _opens_transaction(statement)
+            and _unmetered(statement.body, local) is None
+        ):
+            return None
         if not _cannot_raise(statement, local):
             return statement
     return statements[0] if statements else None
