@@ -1,8 +1,7 @@
 """EXE003: ``ToolRunner.run`` (found wherever its module is) meters every execution.
 
-Before its ``try``, and in its ``finally`` before ``update_execution_metrics``, only statements
-that cannot raise; after it, at most ``return x``; every plugin run of its module inside the try.
-"""
+Before its ``try`` and before ``update_execution_metrics`` in its ``finally``, nothing that may
+raise; after it, at most ``return x``; every plugin run of its module inside the try."""
 
 import ast
 from collections.abc import Iterator, Sequence
@@ -13,8 +12,7 @@ from . import exe001_plugin_run as plugin_run
 
 METRICS_CALL = "update_execution_metrics"
 CLOCKS = {"monotonic", "perf_counter", "time", "now"}
-# Helpers of the ToolRunner's module reviewed as unable to raise for any argument of their
-# annotated types (mypy checks the types). Each must exist: a stale name is a violation.
+# Helpers of the ToolRunner's module reviewed as unable to raise; a stale name is a violation.
 CANNOT_RAISE = {"_lifecycle_after", "_metrics_of"}
 # Plain assignments of constants, names, attributes, sums and products (no division: it raises).
 # fmt: off
@@ -37,15 +35,6 @@ def _cannot_raise(node: ast.AST, local_classes: set[str]) -> bool:
     return True
 
 
-def _opens_transaction(statement: ast.With) -> bool:
-    """``with transaction.atomic():`` only: the metrics and the job's record commit together, and
-    entering it fails only when the database is away, which the ToolRunner defers as a whole."""
-    return all(
-        isinstance(item.context_expr, ast.Call) and terminal(item.context_expr.func) == "atomic"
-        for item in statement.items
-    )
-
-
 def _unmetered(statements: Sequence[ast.stmt], local: set[str]) -> ast.stmt | None:
     """The first statement of a ``finally`` that may raise or skip the metrics; None if none."""
     for statement in statements:
@@ -54,13 +43,12 @@ def _unmetered(statements: Sequence[ast.stmt], local: set[str]) -> ast.stmt | No
         if isinstance(call, ast.Call) and terminal(call.func) == METRICS_CALL:
             arguments = [*call.args, *call.keywords]
             return None if all(_cannot_raise(a, local) for a in arguments) else statement
-        if isinstance(statement, ast.Try) and _unmetered(statement.body, local) is None:
-            return None
-        if (
+        # A try, or `with transaction.atomic():` (the metrics commit with the job's record).
+        nested = isinstance(statement, ast.Try) or (
             isinstance(statement, ast.With)
-            and _opens_transaction(statement)
-            and _unmetered(statement.body, local) is None
-        ):
+            and {short(i.context_expr) for i in statement.items} == {"transaction.atomic()"}
+        )
+        if nested and _unmetered(statement.body, local) is None:  # type: ignore[attr-defined]
             return None
         if not _cannot_raise(statement, local):
             return statement

@@ -1,4 +1,4 @@
-# scan-as: execution/tool_runner.py
+# scan-as: execution/tool_runner/__init__.py
 from registry.services import update_execution_metrics
 
 

@@ -1,4 +1,4 @@
-# scan-as: execution/tool_runner.py
+# scan-as: execution/tool_runner/__init__.py
 class ToolRunner:
     def run(self, plugin, payload):
         try:

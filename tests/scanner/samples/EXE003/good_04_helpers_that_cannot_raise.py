@@ -1,4 +1,4 @@
-# scan-as: execution/tool_runner.py
+# scan-as: execution/tool_runner/__init__.py
 import time
 from dataclasses import dataclass
 
@@ -32,5 +32,5 @@ def _lifecycle_after(outcome, *, plugin_ran):
     return None, ""
 
 
-def _metric_outcome(outcome):
+def _metrics_of(outcome):
     return "success"

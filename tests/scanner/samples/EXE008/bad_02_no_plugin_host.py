@@ -1,4 +1,5 @@
 # scan-as: manage.py
+# with: benchmarks/bench.py from empty.py
 # with: execution/hosting/runner.py from runner_with_a_pool.py
 # with: execution/services/__init__.py from empty.py
 # with: execution/management/commands/noop.py from empty.py

@@ -1,5 +1,7 @@
 # scan-as: manage.py
-# with: execution/tool_runner.py from ../EXE003/good_04_helpers_that_cannot_raise.py
+# with: execution/tool_runner/child.py from empty.py
+# with: benchmarks/bench.py from empty.py
+# with: execution/tool_runner/__init__.py from ../EXE003/good_04_helpers_that_cannot_raise.py
 # with: execution/services/__init__.py from empty.py
 # with: execution/management/commands/noop.py from empty.py
 # with: execution/api/views.py from empty.py

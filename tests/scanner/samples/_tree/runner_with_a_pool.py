@@ -14,5 +14,5 @@ def _lifecycle_after(plugin_name):
     return None, ""
 
 
-def _metric_outcome(outcome):
+def _metrics_of(outcome):
     return "success"
