@@ -13,11 +13,17 @@ from django.contrib.auth import get_user_model
 from execution.models import Job, JobMode, JobStatus
 from registry.models import PluginRegistry
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Debian's Chromium, or the Google Chrome that CI runner images ship.
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
 CHROMEDRIVER = shutil.which("chromedriver")
 
 if not (CHROMIUM and CHROMEDRIVER) and os.environ.get("CI") != "true":
-    pytest.skip("Chromium and chromedriver are not installed", allow_module_level=True)
+    pytest.skip(
+        "Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
 
 
 @pytest.fixture

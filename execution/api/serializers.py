@@ -88,13 +88,27 @@ class AnalyzeRequestSerializer(serializers.Serializer):
         )
 
 
+# Documentation only: both forms of the request are parsed by AnalyzeRequestSerializer. Its
+# docstring is the schema component's description, so it speaks to clients.
 class AnalyzeMultipartSerializer(serializers.Serializer):
-    """The multipart form of the analysis request (documentation only: parsing is shared)."""
+    """The analysis request as a multipart form, with the image as a file part."""
 
-    plugin = serializers.CharField(max_length=100)
+    # The defaults are what Swagger UI fills the form with: empty, rather than its "string"
+    # placeholder, which would be sent as a MIME type and as options, and refused.
+    plugin = serializers.CharField(max_length=100, help_text="Name of the plugin to run.")
     image = serializers.FileField(help_text="The image file.")
-    mime_type = serializers.CharField(required=False, help_text="Defaults to the part's type.")
-    options = serializers.CharField(required=False, help_text="Plugin options as JSON text.")
+    mime_type = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Leave empty to use the file part's type.",
+    )
+    options = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='Plugin options as JSON text, e.g. {"min_size": 40}; empty for none.',
+    )
 
 
 class JobFilterSerializer(serializers.Serializer):
@@ -162,8 +176,9 @@ class JobSerializer(serializers.ModelSerializer):
         ]
 
 
+# Documentation only: the page as DRF's PageNumberPagination renders it.
 class JobPageSerializer(serializers.Serializer):
-    """A page of jobs, as DRF's PageNumberPagination renders it (documentation only)."""
+    """A page of jobs, newest first: `next` and `previous` are the neighbouring pages' URLs."""
 
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)

@@ -49,7 +49,15 @@ class PluginExecutionService:
         if plugin is None:
             # The row says runnable but this process cannot load it: make the row true.
             missing = catalog.unavailable.get(name)
-            reason = missing.reason if missing else "not installed where this request ran"
+            reason = (
+                missing.reason
+                if missing
+                else (
+                    "installed after this process started, or not on this machine: install it on "
+                    "every machine, restart the web and worker processes, then run "
+                    "manage.py sync_plugins"
+                )
+            )
             registry_services.plugin_mark_unavailable(plugin_name=name, reason=reason)
             raise exceptions.PluginUnavailable(
                 f"The plugin {name!r} is unavailable: {reason}",
