@@ -88,6 +88,11 @@ class AnalyzeRequestSerializer(serializers.Serializer):
         )
 
 
+@extend_schema_field({"type": "string", "maxLength": 100, "example": "qr-code"})
+class PluginNameField(serializers.CharField):
+    """A plugin's name, with an example Swagger UI fills the form with."""
+
+
 # Documentation only: both forms of the request are parsed by AnalyzeRequestSerializer. Its
 # docstring is the schema component's description, so it speaks to clients.
 class AnalyzeMultipartSerializer(serializers.Serializer):
@@ -95,7 +100,7 @@ class AnalyzeMultipartSerializer(serializers.Serializer):
 
     # The defaults are what Swagger UI fills the form with: empty, rather than its "string"
     # placeholder, which would be sent as a MIME type and as options, and refused.
-    plugin = serializers.CharField(max_length=100, help_text="Name of the plugin to run.")
+    plugin = PluginNameField(max_length=100, help_text="Name of the plugin to run.")
     image = serializers.FileField(help_text="The image file.")
     mime_type = serializers.CharField(
         required=False,

@@ -40,7 +40,13 @@ def manage(env: Mapping[str, str], *arguments: str) -> str:
 
 def prepare(env: Mapping[str, str]) -> None:
     """`make run`'s steps before it serves."""
-    for command in (["migrate", "-v0"], ["sync_plugins"], ["ensure_schedules"]):
+    steps = [
+        ["migrate", "--noinput", "-v0"],
+        ["collectstatic", "--noinput", "--verbosity", "0"],
+        ["sync_plugins"],
+        ["ensure_schedules"],
+    ]
+    for command in steps:
         manage(env, *command)
 
 
