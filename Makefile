@@ -20,13 +20,17 @@ help: ## this list
 	@echo "make <target>, on a fresh machine: make run, then make test."
 	@awk -F ':.*## ' '/^[a-z]+:.*## / { printf "  %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-# A virtualenv whose python does not run (moved, or its interpreter upgraded away) or is outside
-# the supported versions is made again; the stamp is written only once the install succeeded,
-# so an interrupted one is taken up again by the next make.
-$(VENV)/.runtime: pyproject.toml
+# The virtualenv is made again when its python is gone (a dangling link: moved, or its interpreter
+# uninstalled) or does not run a supported version; the stamps are written only once an install
+# succeeded, so an interrupted one is taken up again by the next make.
+$(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(not ($(SUPPORTED_PYTHON)))' || { \
 		echo "make: $(PYTHON) is not Python 3.11 to 3.13; run with PYTHON=/path/to/python3.1x" >&2; \
 		exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: pyproject.toml | $(PY)
 	@$(PY) -c 'import sys; sys.exit(not ($(SUPPORTED_PYTHON)))' 2>/dev/null || { \
 		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
