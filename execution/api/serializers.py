@@ -181,9 +181,8 @@ class JobSerializer(serializers.ModelSerializer):
         ]
 
 
-# Documentation only: the page as DRF's PageNumberPagination renders it.
 class JobPageSerializer(serializers.Serializer):
-    """A page of jobs, newest first: `next` and `previous` are the neighbouring pages' URLs."""
+    """A page of jobs, as DRF's PageNumberPagination renders it (documentation only)."""
 
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
