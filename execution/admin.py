@@ -7,7 +7,6 @@ changelist stays fast at any size; the one action, re-run, goes through a servic
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
@@ -23,7 +22,8 @@ from execution import exceptions
 from execution.models import FailedJob, Job, JobStatus
 from execution.services.rerun import job_rerun
 from execution.views import job_image_thumbnail
-from registry.display import badge, format_bytes, format_duration_ms
+from registry.admin import PluginRegistryAdmin
+from registry.display import badge, format_bytes, format_duration_ms, pretty_json
 from registry.models import PluginRegistry
 
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -52,12 +52,6 @@ class ErrorCodeFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
         return queryset.filter(error_code=self.value()) if self.value() else queryset
-
-
-def pretty_json(value: Any) -> SafeString:
-    if value is None:
-        return mark_safe("—")
-    return format_html('<pre class="json">{}</pre>', json.dumps(value, indent=2, sort_keys=True))
 
 
 class JobAdmin(admin.ModelAdmin):
@@ -269,3 +263,49 @@ class FailedJobAdmin(JobAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         return super().get_queryset(request).filter(status=JobStatus.FAILED)
+
+
+class PluginAdmin(PluginRegistryAdmin):
+    """The registry's plugin page, with the plugin's recent jobs: the registry knows nothing of
+    jobs (imports flow execution → registry), so this layer adds them."""
+
+    RECENT_JOBS = 20
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_fieldsets(request, obj), ("Recent jobs", {"fields": ("recent_jobs",)})]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), "recent_jobs"]
+
+    @admin.display(description=f"last {RECENT_JOBS} jobs")
+    def recent_jobs(self, plugin: PluginRegistry) -> SafeString:
+        # The (plugin, -created_at) index: the newest jobs of one plugin without a scan.
+        jobs = Job.objects.filter(plugin=plugin.name).order_by("-created_at")[: self.RECENT_JOBS]
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:execution_job_change", args=[job.pk]),
+                    job.pk,
+                    badge(job.status),
+                    job.error_code or "",
+                    format_duration_ms(job.execution_time_ms),
+                    f"{job.created_at:%Y-%m-%d %H:%M:%S}",
+                )
+                for job in jobs.only(
+                    "pk", "status", "error_code", "execution_time_ms", "created_at"
+                )
+            ),
+        )
+        if not rows:
+            return mark_safe("no jobs")
+        return format_html(
+            '<table class="recent-jobs"><thead><tr><th>job</th><th>status</th><th>error</th>'
+            "<th>duration</th><th>created (UTC)</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+admin.site.unregister(PluginRegistry)
+admin.site.register(PluginRegistry, PluginAdmin)

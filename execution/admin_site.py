@@ -15,6 +15,9 @@ class DashboardAdminSite(admin.AdminSite):
     site_title = "Execution governance"
     index_title = "Overview"
     index_template = "admin/dashboard_index.html"
+    # The app list is on the index and in the breadcrumbs; a sidebar on every page would take
+    # the width the plugin list's figures need at 1400 px.
+    enable_nav_sidebar = False
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

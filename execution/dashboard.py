@@ -13,16 +13,46 @@ from typing import Any
 
 from django.db.models import Count, Min
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
 
 from execution.conf import execution_settings
 from execution.management.commands.ensure_schedules import SWEEP_NAME
 from execution.models import Job, JobStatus
-from registry.models import PluginRegistry, PluginState
+from registry.display import format_percent
+from registry.metrics import outcome_totals, overall_latency_summary
+from registry.models import Outcome, PluginRegistry, PluginState
 
-# The scheduler runs every 30 s by default: a sweep this late past its due time was missed.
-SWEEP_GRACE = timedelta(seconds=90)
+# The scheduler runs every 30 s on each cluster: a sweep may start up to a minute past its due
+# time without anything being wrong (the same allowance as /readyz's sweep check).
+SWEEP_GRACE = timedelta(seconds=60)
+
+
+WINDOWS = (("hour", "last hour", timedelta(hours=1)), ("day", "last 24 hours", timedelta(hours=24)))
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    """Executions of every plugin over a recent window, read from the hourly buckets (so the
+    window starts at the top of its first hour: "last hour" is this hour and the one before)."""
+
+    key: str
+    label: str
+    success: int
+    plugin_fault: int
+    input_refused: int
+    p50: float | None
+    p95: float | None
+
+    @property
+    def executions(self) -> int:
+        return self.success + self.plugin_fault + self.input_refused
+
+    @property
+    def failure_rate(self) -> str:
+        # As in the plugin list: the plugins' own faults among the runs that reached them.
+        return format_percent(self.plugin_fault, self.success + self.plugin_fault)
 
 
 @dataclass(frozen=True)
@@ -51,11 +81,31 @@ class SweepFigures:
 
 @dataclass(frozen=True)
 class Overview:
+    windows: list[WindowFigures]
     unhealthy: list[PluginRegistry]
     queue: list[QueueFigures]
     clusters: list[ClusterFigures]
     sweep: SweepFigures
     now: datetime
+
+
+def window_figures(*, now: datetime) -> list[WindowFigures]:
+    figures = []
+    for key, label, span in WINDOWS:
+        totals = outcome_totals(since=now - span)
+        latency = overall_latency_summary(since=now - span)
+        figures.append(
+            WindowFigures(
+                key=key,
+                label=label,
+                success=totals[Outcome.SUCCESS],
+                plugin_fault=totals[Outcome.PLUGIN_FAULT],
+                input_refused=totals[Outcome.INPUT_REFUSED],
+                p50=latency.p50,
+                p95=latency.p95,
+            )
+        )
+    return figures
 
 
 def unhealthy_plugins() -> list[PluginRegistry]:
@@ -86,7 +136,9 @@ def queue_figures() -> list[QueueFigures]:
 
 
 def cluster_figures() -> list[ClusterFigures]:
-    """The worker clusters seen in the last few seconds (each refreshes its Stat as it runs)."""
+    """The worker clusters running now, as /readyz counts them: each refreshes its Stat every
+    half second; one seen longer ago, or stopping, is not counted."""
+    seen_since = timezone.now() - timedelta(seconds=execution_settings.CLUSTER_SEEN_WITHIN_SECONDS)
     return sorted(
         (
             ClusterFigures(
@@ -97,6 +149,7 @@ def cluster_figures() -> list[ClusterFigures]:
                 started=stat.tob,
             )
             for stat in Stat.get_all()
+            if stat.timestamp >= seen_since and stat.status not in (Conf.STOPPING, Conf.STOPPED)
         ),
         key=lambda cluster: (cluster.host, cluster.cluster_id),
     )
@@ -109,9 +162,9 @@ def sweep_figures(*, now: datetime) -> SweepFigures:
         return SweepFigures(
             scheduled=False, next_run=None, interval_minutes=interval, on_time=False
         )
-    # The scheduler moves next_run on each time it queues the sweep: one far in the past means
-    # no cluster has been scheduling it.
-    on_time = schedule.next_run >= now - SWEEP_GRACE
+    # The scheduler moves next_run on each time it queues the sweep: one more than an interval
+    # and the grace in the past means no cluster has been scheduling it.
+    on_time = schedule.next_run >= now - timedelta(minutes=interval) - SWEEP_GRACE
     return SweepFigures(
         scheduled=True, next_run=schedule.next_run, interval_minutes=interval, on_time=on_time
     )
@@ -120,6 +173,7 @@ def sweep_figures(*, now: datetime) -> SweepFigures:
 def dashboard_overview() -> Overview:
     now = timezone.now()
     return Overview(
+        windows=window_figures(now=now),
         unhealthy=unhealthy_plugins(),
         queue=queue_figures(),
         clusters=cluster_figures(),

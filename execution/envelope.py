@@ -31,6 +31,7 @@ def build_envelope(
     job_id: str | None = None,
     plugin: str | None = None,
     cause: BaseException | None = None,
+    remote_traceback: str = "",
 ) -> dict[str, Any]:
     envelope: dict[str, Any] = {
         "error": {
@@ -44,8 +45,12 @@ def build_envelope(
         }
     }
     raised = cause or failure
+    trace = ""
     if raised.__traceback__ is not None:
         trace = "".join(traceback.format_exception(raised))
+    if remote_traceback:
+        trace += f"\nIn the plugin process:\n{remote_traceback}"
+    if trace:
         envelope["_internal"] = {"traceback": storable_text(trace, limit=100_000)}
     return envelope
 

@@ -16,6 +16,8 @@ class ExecutionFailure(Exception):
     code: str = "EXECUTION_FAILED"
     status_code: int = 400
     default_message: str = "The execution failed."
+    # The traceback of a failure that happened in a plugin process, for the job's operators.
+    remote_traceback: str = ""
 
     def __init__(
         self,
@@ -97,6 +99,12 @@ class OptionsInvalid(InputValidationError):
     default_message = "The options do not match the plugin's options schema."
 
 
+class OptionsTooLarge(InputValidationError):
+    code = "OPTIONS_TOO_LARGE"
+    status_code = 413
+    default_message = "The options are larger than the configured limit."
+
+
 class OutputValidationError(ExecutionFailure):
     type = "ValidationError"
     code = "OUTPUT_INVALID"
@@ -118,6 +126,11 @@ class OutputSchemaMismatch(OutputValidationError):
     default_message = "The plugin's result does not match its output schema."
 
 
+class OutputTooLarge(OutputValidationError):
+    code = "OUTPUT_TOO_LARGE"
+    default_message = "The plugin's result is larger than the configured limit."
+
+
 # --- PluginError: the plugin cannot be found, cannot run, or failed ---------------------
 
 
@@ -135,6 +148,35 @@ class PluginNotFound(PluginError):
 class PluginUnavailable(PluginError):
     code = "PLUGIN_UNAVAILABLE"
     default_message = "The plugin is unavailable."
+
+
+# What the ToolRunner reports when a plugin misbehaves beyond raising an exception. Each is the
+# plugin's fault (400), never the server's: the plugin's process is replaced, the server is not.
+
+
+class PluginTimeout(PluginError):
+    code = "PLUGIN_TIMEOUT"
+    default_message = "The plugin ran past its time limit and was stopped."
+
+
+class PluginCrashed(PluginError):
+    code = "PLUGIN_CRASHED"
+    default_message = "The plugin's process died while analysing the image."
+
+
+class ResourceLimit(PluginError):
+    code = "RESOURCE_LIMIT"
+    default_message = "The plugin went over its memory or CPU limit and was stopped."
+
+
+class PluginExited(PluginError):
+    code = "PLUGIN_EXITED"
+    default_message = "The plugin raised SystemExit: a plugin must return, never exit."
+
+
+class PluginInterrupted(PluginError):
+    code = "PLUGIN_INTERRUPTED"
+    default_message = "The plugin raised KeyboardInterrupt."
 
 
 # --- ExecutionError: jobs, the protocol and the infrastructure --------------------------
@@ -204,6 +246,21 @@ class RequestTimeout(ExecutionError):
     default_message = "The request body was not received in time."
 
 
+class ImageQuotaExceeded(ExecutionError):
+    code = "IMAGE_QUOTA_EXCEEDED"
+    status_code = 429
+    default_message = (
+        "Your stored images (jobs waiting to run, failed jobs within their retention) are at "
+        "your limit; retry when some have run or expired."
+    )
+
+
+class ImageStorageFull(ExecutionError):
+    code = "IMAGE_STORAGE_FULL"
+    status_code = 503
+    default_message = "The server's store of job images is full; retry later."
+
+
 class IdempotencyKeyInvalid(ExecutionError):
     type = "ValidationError"
     code = "IDEMPOTENCY_KEY_INVALID"
@@ -232,6 +289,12 @@ class ExecutionTimeout(ExecutionError):
     default_message = "The plugin ran longer than the worker's time limit (Q_TIMEOUT)."
 
 
+class ExecutionInterrupted(ExecutionError):
+    code = "EXECUTION_INTERRUPTED"
+    status_code = 503
+    default_message = "The server stopped this execution (it is shutting down); retry later."
+
+
 class QueueLost(ExecutionError):
     code = "QUEUE_LOST"
     default_message = "The job was queued but no worker ever took it, even after re-queueing."
@@ -241,6 +304,8 @@ class ServiceUnavailable(ExecutionError):
     code = "SERVICE_UNAVAILABLE"
     status_code = 503
     default_message = "A service the server depends on is unavailable; retry later."
+    # Sent as Retry-After: long enough for a database restart or a lock to pass.
+    retry_after_seconds = 5
 
 
 class InternalError(ExecutionError):

@@ -137,6 +137,14 @@ class Job(models.Model):
             models.Index(fields=["plugin", "-created_at"], name="job_plugin_recent"),
             # The sweep's retention finds expired rows by status and age, a batch at a time.
             models.Index(fields=["status", "finished_at"], name="job_status_finished"),
+            # A client's own job list, newest first, with and without its status filter; the
+            # failed-job list and the status filters of staff. Without them every such page
+            # sorted the client's (or the status's) rows in full.
+            models.Index(fields=["created_by", "-created_at"], name="job_owner_recent"),
+            models.Index(
+                fields=["created_by", "status", "-created_at"], name="job_owner_status_recent"
+            ),
+            models.Index(fields=["status", "-created_at"], name="job_status_recent"),
         ]
         permissions = [("rerun_job", "Can re-run a failed job")]
         constraints = [

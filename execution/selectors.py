@@ -18,7 +18,8 @@ def job_get(*, job_id: str, user: Any) -> Job | None:
 
 
 def job_list(*, user: Any, plugin: str | None = None, status: str | None = None) -> JobQuerySet:
-    jobs = Job.objects.visible_to(user).order_by("-created_at")
+    # A list shows neither options nor results: they are not read either.
+    jobs = Job.objects.visible_to(user).order_by("-created_at").defer("options", "result")
     if plugin:
         jobs = jobs.filter(plugin__iexact=plugin)
     if status:

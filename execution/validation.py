@@ -7,17 +7,18 @@ declared MIME type and options that satisfy its schema.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import io
 import json
 import math
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from jsonschema import Draft202012Validator
 from PIL import Image
+from referencing import Registry
 
 from execution import exceptions
 from execution.conf import execution_settings
@@ -30,6 +31,8 @@ _SIGNATURES: tuple[tuple[str, tuple[bytes, ...]], ...] = (
     ("image/bmp", (b"BM",)),
     ("image/tiff", (b"II*\x00", b"MM\x00*")),
 )
+# Deleted by str.translate: one copy, where "".join(text.split()) makes a string per line.
+_ASCII_WHITESPACE = dict.fromkeys(map(ord, " \t\n\r\v\f"))
 _ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
 
 
@@ -131,15 +134,10 @@ def decode_image(
         text, data_url_mime = image.strip(), None
         if text.startswith("data:"):
             text, data_url_mime = _split_data_url(text)
-        # Line-wrapped base64 (what the `base64` tool prints) is still base64.
-        text = "".join(text.split())
         if not text:
             raise exceptions.ImageEmpty()
-        # Refuse before decoding, so an oversized body never costs its decoded size in memory.
-        if math.floor(len(text) * 3 / 4) - text[-2:].count("=") > max_bytes:
-            raise _too_large(max_bytes)
         try:
-            data = base64.b64decode(text, validate=True)
+            data = _decode_base64(text, max_bytes=max_bytes)
         except (binascii.Error, ValueError) as error:
             raise exceptions.ImageNotBase64(
                 "The image is not valid base64 (standard alphabet, RFC 4648).",
@@ -153,6 +151,31 @@ def decode_image(
     if len(data) > max_bytes:
         raise _too_large(max_bytes, size=len(data))
     return data, data_url_mime
+
+
+def _decode_base64(text: str, *, max_bytes: int) -> bytes:
+    """Decode without copying the text: a 20 MB image is 27 MB of base64, and every copy costs
+    that again. binascii reads an ASCII str in place (base64.b64decode would first copy it to
+    bytes); line-wrapped base64 (what the `base64` tool prints) is compacted, one copy, only
+    when the text does not decode as it is."""
+    if _decoded_size(text) > max_bytes:
+        text = text.translate(_ASCII_WHITESPACE)
+        # Refuse before decoding, so an oversized body never costs its decoded size in memory.
+        if _decoded_size(text) > max_bytes:
+            raise _too_large(max_bytes)
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        compact = text.translate(_ASCII_WHITESPACE)
+        if len(compact) == len(text):
+            raise
+    if not compact:
+        raise exceptions.ImageEmpty()
+    return binascii.a2b_base64(compact, strict_mode=True)
+
+
+def _decoded_size(text: str) -> int:
+    return math.floor(len(text) * 3 / 4) - text[-2:].count("=")
 
 
 def _too_large(max_bytes: int, *, size: int | None = None) -> exceptions.ImageTooLarge:
@@ -191,14 +214,44 @@ def check_mime_type(declared: str | None, data: bytes, *, accepted: list[str]) -
     return mime_type
 
 
-def check_pixels(data: bytes, *, max_pixels: int) -> None:
+# Pillow's name for each accepted format, to read a header with its format's own parser.
+_PILLOW_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+    "image/bmp": "BMP",
+    "image/tiff": "TIFF",
+}
+
+
+def image_size(data: bytes, *, mime_type: str) -> tuple[int, int] | None:
+    """Width and height from the image's header, or None if it cannot be read.
+
+    ``Image.open`` refuses an image past twice Pillow's own pixel limit (179 Mpx) without
+    saying its size, so a 900 Mpx PNG would be told apart from a 64 Mpx one. The format's own
+    header parser (what ``Image.open`` calls) reads the size whatever it is; no pixel is decoded.
+    """
+    Image.init()
+    name = _PILLOW_FORMATS.get(mime_type)
+    if name is None or name not in Image.OPEN:
+        return None
+    factory, _accept = Image.OPEN[name]
+    try:
+        with factory(io.BytesIO(data), "") as image:
+            width, height = image.size
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error):
+        return None  # not decodable here: the plugin's full decode reports IMAGE_UNREADABLE
+    return width, height
+
+
+def check_pixels(data: bytes, *, mime_type: str, max_pixels: int) -> None:
     """Refuse images whose decoded size would exhaust memory: 10 MiB of PNG can hold 170
     million pixels. Only the header is read."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return  # not decodable here: the plugin's full decode reports IMAGE_UNREADABLE
+    size = image_size(data, mime_type=mime_type)
+    if size is None:
+        return
+    width, height = size
     if width * height > max_pixels:
         raise exceptions.ImageTooLarge(
             f"The image has {width * height} pixels; the limit is {max_pixels}.",
@@ -207,14 +260,34 @@ def check_pixels(data: bytes, *, max_pixels: int) -> None:
 
 
 def _schema_errors(schema: dict[str, Any], instance: Any) -> list[dict[str, str]]:
-    validator = Draft202012Validator(schema)
+    # An empty registry: jsonschema would otherwise fetch a remote $ref over the network at
+    # validation time (discovery refuses schemas that have one; this makes it impossible).
+    validator = Draft202012Validator(schema, registry=Registry())
     return [
         {"path": "/".join(str(part) for part in error.absolute_path), "message": error.message}
         for error in sorted(validator.iter_errors(instance), key=lambda error: error.path)
     ][:20]
 
 
+def check_options_size(options: Any, *, max_bytes: int) -> None:
+    """Refuse options over ``max_bytes`` as JSON (or as the text a form sent), before they are
+    parsed further, stored with a job or handed to a plugin."""
+    if isinstance(options, str):
+        size = len(options.encode("utf-8", "surrogatepass"))
+    else:
+        try:
+            size = len(json.dumps(options, separators=(",", ":"), default=str).encode())
+        except (TypeError, ValueError, RecursionError):
+            return  # not JSON: check_options refuses it with its reason
+    if size > max_bytes:
+        raise exceptions.OptionsTooLarge(
+            f"The options are {size} bytes as JSON; the limit is {max_bytes}.",
+            details={"size_bytes": size, "max_bytes": max_bytes},
+        )
+
+
 def check_options(options: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
+    check_options_size(options, max_bytes=execution_settings.MAX_OPTIONS_BYTES)
     if options is None:
         options = {}
     if not isinstance(options, dict):
@@ -246,7 +319,7 @@ def validate_input(
             },
         )
     mime_type = check_mime_type(declared, data, accepted=execution_settings.ACCEPTED_MIME_TYPES)
-    check_pixels(data, max_pixels=execution_settings.MAX_IMAGE_PIXELS)
+    check_pixels(data, mime_type=mime_type, max_pixels=execution_settings.MAX_IMAGE_PIXELS)
     options = check_options(request.options, options_schema)
     return ValidatedInput(
         payload={"image": data, "mime_type": mime_type, "options": options},
@@ -259,9 +332,15 @@ def validate_output(result: Any, schema: dict[str, Any] | None) -> dict[str, Any
     if not isinstance(result, dict):
         raise exceptions.OutputNotADict(details={"returned_type": type(result).__name__})
     try:
-        json.dumps(result, allow_nan=False)
+        # ASCII-escaped, so its length is its size in bytes.
+        size = len(json.dumps(result, allow_nan=False))
     except (TypeError, ValueError) as error:
         raise exceptions.OutputNotJson(details={"reason": str(error)}) from error
+    if size > (limit := execution_settings.MAX_RESULT_BYTES):
+        raise exceptions.OutputTooLarge(
+            f"The result is {size} bytes as JSON; the limit is {limit}.",
+            details={"size_bytes": size, "max_bytes": limit},
+        )
     if reason := unstorable_reason(result):
         raise exceptions.OutputNotJson(details={"reason": reason})
     if schema is not None and (errors := _schema_errors(schema, result)):

@@ -28,3 +28,10 @@ accesslog = "-"
 # One control socket per instance, in this deployment's VAR_DIR: gunicorn's default
 # (~/.gunicorn/gunicorn.ctl) is shared by every instance on the host, and each new one takes it.
 control_socket = str(settings.VAR_DIR / f"gunicorn-{os.getpid()}.ctl")
+
+
+def post_worker_init(worker: object) -> None:
+    """After boot, a worker's os._exit(3) or (4) ends only that worker, not the master."""
+    from execution.api.server import guard_exit_status
+
+    guard_exit_status()

@@ -6,7 +6,9 @@ set-up (SQLite in WAL mode, django-q2's ORM broker) with nothing to install but 
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +88,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_q: its qcluster command waits for the broker (execution/worker).
+    "execution.worker",
     "django_q",
+    "axes",
     "registry",
     "execution",
 ]
@@ -102,6 +107,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "execution_project.urls"
@@ -190,6 +197,8 @@ STORAGES = {
 # --- Our own knobs: one namespaced dict, read through execution.conf ----------------------
 
 MIB = 1024 * 1024
+# django-q2's redelivery time (Q_CLUSTER below), which the sweep's re-queue horizon derives from.
+Q_RETRY = env_int("Q_RETRY", 180)
 EXECUTION: dict[str, Any] = {
     # Built-in plugins; third-party ones come from the "execution_server.plugins" entry points.
     "PLUGINS": env_list(
@@ -209,6 +218,15 @@ EXECUTION: dict[str, Any] = {
         "EXECUTION_ACCEPTED_MIME_TYPES",
         ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"],
     ),
+    # What is kept: a plugin's result (as JSON) and a job's options, refused past these sizes.
+    "MAX_RESULT_BYTES": env_int("EXECUTION_MAX_RESULT_BYTES", MIB),
+    "MAX_OPTIONS_BYTES": env_int("EXECUTION_MAX_OPTIONS_BYTES", 16 * 1024),
+    # Stored async images (jobs waiting, failed jobs within their retention), in all and per
+    # client; a submission past either is refused.
+    "MAX_STORED_IMAGE_BYTES": env_int("EXECUTION_MAX_STORED_IMAGE_BYTES", 2048 * MIB),
+    "MAX_STORED_IMAGE_BYTES_PER_CLIENT": env_int(
+        "EXECUTION_MAX_STORED_IMAGE_BYTES_PER_CLIENT", 200 * MIB
+    ),
     # A failed async job keeps its image this long, so an operator can look at it or re-run it.
     "FAILED_IMAGE_RETENTION_HOURS": env_int("EXECUTION_FAILED_IMAGE_RETENTION_HOURS", 72),
     # The sweep deletes finished job rows this many days after they finished (0 keeps them):
@@ -221,12 +239,36 @@ EXECUTION: dict[str, Any] = {
     "LOST_JOB_AFTER_SECONDS": env_int("EXECUTION_LOST_JOB_AFTER_SECONDS", 300),
     # An async job still PENDING this long after it was queued lost its task (a broker that
     # restarted without persistence): the sweep queues it again, three times at most, then fails
-    # it with QUEUE_LOST. Set it above the longest queue wait you expect.
-    "REQUEUE_AFTER_SECONDS": env_int("EXECUTION_REQUEUE_AFTER_SECONDS", 1800),
+    # it with QUEUE_LOST. Twice the worker's own redelivery time (Q_RETRY) by default: a task
+    # the broker still has is handed out again within Q_RETRY. Set it above the longest queue
+    # wait you expect.
+    "REQUEUE_AFTER_SECONDS": env_int("EXECUTION_REQUEUE_AFTER_SECONDS", 2 * Q_RETRY),
     # How long an Idempotency-Key is remembered.
     "IDEMPOTENCY_KEY_TTL_HOURS": env_int("EXECUTION_IDEMPOTENCY_KEY_TTL_HOURS", 24),
     # How often the sweep runs on the worker cluster.
     "SWEEP_INTERVAL_MINUTES": env_int("EXECUTION_SWEEP_INTERVAL_MINUTES", 1),
+    # How every plugin is hosted (execution.tool_runner): "process" runs it in a warm pool of
+    # worker processes, killed and replaced past its timeout or when it dies, under setrlimit
+    # memory and CPU limits; "inline" runs it in the calling thread (trusted, fast plugins
+    # only: nothing stops or contains it there). CPU seconds a little above the timeout: a
+    # plugin busy on one core hits its timeout first; CPU spent on several threads hits the
+    # CPU limit sooner.
+    "PLUGIN_HOSTING_DEFAULTS": {
+        "isolation": os.environ.get("EXECUTION_PLUGIN_ISOLATION", "process"),
+        "timeout_seconds": env_int("EXECUTION_PLUGIN_TIMEOUT_SECONDS", 30),
+        "memory_mb": env_int("EXECUTION_PLUGIN_MEMORY_MB", 2048),
+        "cpu_seconds": env_int(
+            "EXECUTION_PLUGIN_CPU_SECONDS", env_int("EXECUTION_PLUGIN_TIMEOUT_SECONDS", 30) + 5
+        ),
+    },
+    # Per plugin name, any of the keys above, e.g. {"image-metadata": {"isolation": "inline"}};
+    # from the environment as JSON.
+    "PLUGIN_HOSTING": json.loads(os.environ.get("EXECUTION_PLUGIN_HOSTING", "{}")),
+    # Worker processes per server process. 0 sizes the pool for the threads that feed it: one
+    # child per web thread (WEB_THREADS), one in a django-q2 worker (it runs one task at a time).
+    "POOL_SIZE": env_int("EXECUTION_POOL_SIZE", 0),
+    # A child is replaced after this many runs, so slow leaks in native libraries never pile up.
+    "TASKS_PER_CHILD": env_int("EXECUTION_TASKS_PER_CHILD", 200),
     # A plugin that crashes or times out this many times in a row is made UNAVAILABLE for the
     # cooldown; then one trial run is let through, and its success closes the circuit again.
     "CIRCUIT_BREAKER_FAILURES": env_int("EXECUTION_CIRCUIT_BREAKER_FAILURES", 3),
@@ -250,10 +292,10 @@ EXECUTION: dict[str, Any] = {
         else [],
     ),
     # --- The web tier (execution_project/gunicorn_conf.py, execution/api/server.py) ---
-    # gunicorn's worker timeout: a sync request runs its plugin inside the web request, so this
-    # must exceed the slowest sync run.
+    # gunicorn's worker timeout: every plugin timeout must sit below it (a system check says so).
     "WEB_TIMEOUT_SECONDS": env_int("WEB_TIMEOUT", 120),
-    # Threads per web process that run requests; bodies are read before one is taken.
+    # Threads per web process that run requests (bodies are read before one is taken); they
+    # also size each web process's plugin pool.
     "WEB_THREADS": env_int("WEB_THREADS", 4),
     # A request body not received whole within this is refused with 408, holding no thread.
     "BODY_TIMEOUT_SECONDS": env_int("WEB_BODY_TIMEOUT", 60),
@@ -279,8 +321,9 @@ CACHES = {
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # A Redis that stops answering fails a throttle check in seconds, not never.
-            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+            # The throttles fail open when Redis is away; a Redis that hangs (paused, a network
+            # that drops packets) must not hold a request longer than this either.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if REDIS_URL
         else {
@@ -291,6 +334,8 @@ CACHES = {
 }
 
 # --- REST framework -----------------------------------------------------------------------
+
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -307,17 +352,43 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Per token (a token is a user); failed authentications per address, checked before
-    # authentication (execution.api.throttling), so guessing tokens is slow too.
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # Per token (a token is a user), and failed authentications per address
+    # (execution.api.throttling): atomic counters in the cache, open when the cache is away.
+    "DEFAULT_THROTTLE_CLASSES": ["execution.api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("THROTTLE_USER_RATE", "600/minute"),
         "failed_auth": os.environ.get("THROTTLE_FAILED_AUTH_RATE", "30/minute"),
     },
     # 0 trusts no X-Forwarded-For (a client could send any): throttling counts REMOTE_ADDR.
-    # Behind proxies, set the number of them so it counts the client's address instead.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    # Behind proxies, set the number of them so it counts the client's address instead (the
+    # admin login's lockout, AXES_IPWARE_PROXY_COUNT, follows the same number).
+    "NUM_PROXIES": NUM_PROXIES,
 }
+
+# --- Admin login lockout (django-axes) ----------------------------------------------------
+
+# The admin's password form counts failures in the database (atomic: a row per username and
+# address, incremented with F() under SELECT FOR UPDATE) and locks out that username from that
+# address only: an attacker cannot lock an operator out from elsewhere, nor every user of a
+# shared address. Tokens never go through this (DRF checks them without authenticate()).
+AUTHENTICATION_BACKENDS = [
+    "execution.login_lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ONLY_ADMIN_SITE = True
+AXES_VERBOSE = False  # no banner on every manage.py command
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Failures during a lockout do not extend it: the lockout ends COOLOFF after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client's address as the API throttles see it: X-Forwarded-For only behind NUM_PROXIES.
+AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+AXES_IPWARE_PROXY_ORDER = "right-most"  # as DRF counts NUM_PROXIES: from the right
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if NUM_PROXIES else ("REMOTE_ADDR",)
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Execution governance server",
@@ -381,12 +452,15 @@ Q_CLUSTER: dict[str, object] = {
     # A task may run for `timeout` seconds; it is offered again only after `retry`, which must
     # be longer, or a slow task would run twice. A finite max_attempts stops poison tasks.
     "timeout": env_int("Q_TIMEOUT", 120),
-    "retry": env_int("Q_RETRY", 180),
+    "retry": Q_RETRY,
     "max_attempts": 2,
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 500,
     "label": "Task queue",
+    # Workers start the plugin pool's processes (execution.tool_runner.pool): multiprocessing
+    # forbids a daemonic process to have children. The sentinel still stops every worker.
+    "daemonize_workers": False,
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

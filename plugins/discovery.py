@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 # Names travel in URLs (/v1/plugins/{name}) and registry rows (100 characters).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MAX_VERSION_LENGTH = 50
+_REFERENCE_KEYWORDS = frozenset({"$ref", "$dynamicRef"})
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,24 @@ def contract_problem(plugin_class: type[AnalysisPlugin], name: str) -> str | Non
             Draft202012Validator.check_schema(schema)
         except SchemaError as error:
             return f"{attribute} is not a valid JSON Schema ({error.message})"
+        if remote := _remote_reference(schema):
+            return f"{attribute} refers to a schema outside itself ({remote!r}): only local refs"
+    return None
+
+
+def _remote_reference(schema: Any) -> str | None:
+    """The first ``$ref`` (or ``$dynamicRef``) that points outside the schema: validating it
+    would fetch a URL (or read a file) when a request arrives."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in _REFERENCE_KEYWORDS and isinstance(value, str) and not value.startswith("#"):
+                return value
+            if found := _remote_reference(value):
+                return found
+    elif isinstance(schema, list):
+        for item in schema:
+            if found := _remote_reference(item):
+                return found
     return None
 
 

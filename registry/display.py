@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 # Badge colours by value: green is healthy or done, amber needs a look, red is broken.
@@ -64,3 +65,10 @@ def badge(value: str, *, title: str = "") -> SafeString:
     """A coloured label for a state or a status; ``title`` is shown on hover."""
     tone = TONES.get(value, "wait")
     return format_html('<span class="badge badge-{}" title="{}">{}</span>', tone, title, value)
+
+
+def pretty_json(value: object) -> SafeString:
+    """A JSON value indented for reading, escaped; a dash for none."""
+    if value is None:
+        return mark_safe("—")
+    return format_html('<pre class="json">{}</pre>', json.dumps(value, indent=2, sort_keys=True))

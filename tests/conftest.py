@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from execution.plugin_catalog import plugin_catalog
+from execution.tool_runner.catalog import plugin_catalog
 from registry.services import registry_sync
 from tests.helpers import client_for
 
@@ -30,9 +30,24 @@ MISBEHAVING_PLUGINS = [
         "BreaksOutputSchema",
         "Echo",
         "Sleeps",
-        "TimesOut",
+        "RaisesSystemExit",
+        "RaisesKeyboardInterrupt",
+        "SleepsForever",
+        "SpinsInC",
+        "ExitsProcess",
+        "Segfaults",
+        "AllocatesForever",
+        "ReturnsHuge",
     )
 ]
+# Short limits, so a test of a hanging or hoarding plugin takes a second, not the default 30 s.
+TEST_PLUGIN_HOSTING = {
+    "test-sleeps-forever": {"timeout_seconds": 1},
+    "test-spins-in-c": {"timeout_seconds": 1, "cpu_seconds": 10},
+    "test-allocates-forever": {"memory_mb": 1024},
+}
+# Two children: one may be replaced after a crash while the other serves the next test.
+TEST_POOL_SIZE = 2
 
 
 # --- The scaled set-up: PostgreSQL + Redis, required in CI --------------------------------
@@ -102,7 +117,12 @@ def _plugin_catalog_of_the_session() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _test_plugins(settings: Any) -> None:
     """The built-in plugins and the misbehaving ones the tests provoke failures with."""
-    settings.EXECUTION = {**settings.EXECUTION, "PLUGINS": BUILTIN_PLUGINS + MISBEHAVING_PLUGINS}
+    settings.EXECUTION = {
+        **settings.EXECUTION,
+        "PLUGINS": BUILTIN_PLUGINS + MISBEHAVING_PLUGINS,
+        "PLUGIN_HOSTING": TEST_PLUGIN_HOSTING,
+        "POOL_SIZE": TEST_POOL_SIZE,
+    }
 
 
 @pytest.fixture

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import os
+import re
 import time
 from typing import Any
 
 import numpy as np
 
 from plugins.base import AnalysisPlugin
+
+
+def _options(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
 class Raises(AnalysisPlugin):
@@ -68,11 +75,7 @@ class Sleeps(AnalysisPlugin):
     """Takes its time, so tests can act while a job is RUNNING (cancel races, killed workers)."""
 
     name = "test-sleeps"
-    options_schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": 600}},
-    }
+    options_schema = _options(seconds={"type": "number", "minimum": 0, "maximum": 600})
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         seconds = payload["options"].get("seconds", 1.0)
@@ -80,25 +83,104 @@ class Sleeps(AnalysisPlugin):
         return {"slept": seconds}
 
 
-class TimesOut(AnalysisPlugin):
-    """Stopped as django-q2 stops a task past Q_TIMEOUT: SystemExit raised inside the run."""
+class RaisesSystemExit(AnalysisPlugin):
+    """``sys.exit(3)`` in a plugin: 3 is the status gunicorn's master takes for a boot error."""
 
-    name = "test-times-out"
+    name = "test-raises-system-exit"
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        raise SystemExit(1)
+        raise SystemExit(3)
+
+
+class RaisesKeyboardInterrupt(AnalysisPlugin):
+    name = "test-raises-keyboard-interrupt"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        raise KeyboardInterrupt
+
+
+class SleepsForever(AnalysisPlugin):
+    """Hangs without using CPU: only a timeout stops it."""
+
+    name = "test-sleeps-forever"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        while True:
+            time.sleep(3600)
+
+
+class SpinsInC(AnalysisPlugin):
+    """A catastrophic regular expression: C code that holds the GIL and never returns to Python,
+    so no signal handler of Python's ever runs while it spins."""
+
+    name = "test-spins-in-c"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        re.match(r"(a+)+$", "a" * 64 + "b")
+        return {"matched": False}
+
+
+class Segfaults(AnalysisPlugin):
+    """Reads address 0 through ctypes, as a buggy C extension would: SIGSEGV."""
+
+    name = "test-segfaults"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        ctypes.string_at(0)
+        return {}
+
+
+class AllocatesForever(AnalysisPlugin):
+    """Takes memory 16 MiB at a time (written, so really resident) until something stops it."""
+
+    name = "test-allocates-forever"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        hoard = []
+        while True:
+            hoard.append(b"x" * (16 * 1024 * 1024))
 
 
 class ExitsProcess(AnalysisPlugin):
     """Ends its whole process with the status it is given (3 is gunicorn's boot-error code), as
-    native code or a careless library can: ``os._exit`` runs no handler and no ``finally``."""
+    a careless library can: ``os._exit`` runs no handler and no ``finally``; ``native`` calls
+    the C library's exit(), as native code would, past anything Python can intercept. Without a
+    status it returns, so a circuit's trial run can succeed."""
 
     name = "test-exits-process"
+    options_schema = _options(
+        status={"type": "integer", "minimum": 0, "maximum": 255}, native={"type": "boolean"}
+    )
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        options = payload["options"]
+        if "status" not in options:
+            return {"exited": False}
+        if options.get("native"):
+            ctypes.CDLL(None).exit(options["status"])
+        os._exit(options["status"])
+
+
+class ReturnsHuge(AnalysisPlugin):
+    """Returns a result of the size it is asked for (50 MB by default)."""
+
+    name = "test-returns-huge"
     options_schema = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"status": {"type": "integer", "minimum": 0, "maximum": 255}},
+        "properties": {"size": {"type": "integer", "minimum": 0}},
     }
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        os._exit(payload["options"].get("status", 3))
+        return {"text": "x" * payload["options"].get("size", 50_000_000)}
+
+
+class Chatty(AnalysisPlugin):
+    """Logs from inside its run, as a plugin's libraries do (its lines must reach the server's
+    log, with the job bound, from whichever process ran it)."""
+
+    name = "test-chatty"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        logging.getLogger("tests.chatty").warning("looking at %d bytes", len(payload["image"]))
+        return {}

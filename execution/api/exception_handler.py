@@ -69,5 +69,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         logger.exception("Unhandled error while serving %s", context.get("request"))
         failure = exceptions.InternalError()
 
+    if isinstance(failure, exceptions.ServiceUnavailable):
+        headers["Retry-After"] = str(failure.retry_after_seconds)
     envelope = public_envelope(build_envelope(failure))
     return Response(envelope, status=failure.status_code, headers=headers)

@@ -31,9 +31,10 @@ _FAILURES: dict[int, list[type[exceptions.ExecutionFailure]]] = {
     400: [exceptions.ImageNotBase64, exceptions.MimeTypeMismatch, exceptions.PluginNotFound],
     404: [exceptions.JobNotFound],
     409: [exceptions.JobNotFinished],
-    413: [exceptions.RequestTooLarge],
+    408: [exceptions.RequestTimeout],
+    413: [exceptions.RequestTooLarge, exceptions.OptionsTooLarge],
     422: [exceptions.IdempotencyKeyReused],
-    503: [exceptions.ServiceUnavailable],
+    503: [exceptions.ServiceUnavailable, exceptions.ImageStorageFull],
 }
 _FRAMEWORK_ERRORS: dict[int, tuple[str, str]] = {
     401: ("NOT_AUTHENTICATED", "Authentication credentials were not provided."),

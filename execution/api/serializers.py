@@ -7,8 +7,9 @@ from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from execution.conf import execution_settings
 from execution.models import Job, JobStatus
-from execution.validation import ExecutionRequest, unstorable_reason
+from execution.validation import ExecutionRequest, check_options_size, unstorable_reason
 from registry.models import PluginRegistry
 
 
@@ -41,6 +42,8 @@ class OptionsField(serializers.Field):
     parsed; anything else goes on as sent, for the ToolRunner to accept or refuse."""
 
     def to_internal_value(self, data: Any) -> Any:
+        # At the door: options too large are refused before any job is stored (413).
+        check_options_size(data, max_bytes=execution_settings.MAX_OPTIONS_BYTES)
         if isinstance(data, str):
             try:
                 data = json.loads(data) if data.strip() else {}
@@ -158,7 +161,10 @@ class JobResultSerializer(serializers.ModelSerializer):
         fields = ["job_id", "status", "plugin", "result", "error", "execution_time_ms"]
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSummarySerializer(serializers.ModelSerializer):
+    """A job in a list: neither its options nor its result, which the detail and result
+    endpoints carry, so a page's size does not depend on what clients or plugins sent."""
+
     job_id = serializers.UUIDField(source="id")
     error = serializers.JSONField(allow_null=True, help_text="The error envelope of a failed job.")
 
@@ -172,7 +178,6 @@ class JobSerializer(serializers.ModelSerializer):
             "mime_type",
             "image_size",
             "image_sha256",
-            "options",
             "execution_time_ms",
             "error",
             "created_at",
@@ -181,13 +186,18 @@ class JobSerializer(serializers.ModelSerializer):
         ]
 
 
+class JobSerializer(JobSummarySerializer):
+    class Meta(JobSummarySerializer.Meta):
+        fields = [*JobSummarySerializer.Meta.fields, "options"]
+
+
 class JobPageSerializer(serializers.Serializer):
     """A page of jobs, as DRF's PageNumberPagination renders it (documentation only)."""
 
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = JobSerializer(many=True)
+    results = JobSummarySerializer(many=True)
 
 
 class PluginSerializer(serializers.ModelSerializer):

@@ -18,15 +18,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
-from gunicorn.workers import gasgi  # type: ignore[import-untyped]
+from gunicorn.workers import gasgi
 
 from execution import exceptions
+from execution.conf import execution_settings
 from execution.envelope import build_envelope, public_envelope
 
 logger = logging.getLogger(__name__)
@@ -263,6 +265,8 @@ def malformed_request_failure(status: int, message: str) -> exceptions.Execution
     """The envelope of a request gunicorn's parser refused (bad framing, a header or request line
     over its limits): it is refused before any path is known, so every path gets it."""
     reason = message[:300]
+    if status == 408:
+        return exceptions.RequestTimeout(reason)
     codes = {
         400: "MALFORMED_REQUEST",
         414: "REQUEST_LINE_TOO_LONG",
@@ -278,7 +282,61 @@ def malformed_request_failure(status: int, message: str) -> exceptions.Execution
     )
 
 
+# gunicorn's master halts, stopping every worker, when one exits with these (a boot failure,
+# an application that cannot load), whatever happened after boot.
+GUNICORN_HALT_STATUSES = frozenset({3, 4})
+
+
+def guard_exit_status() -> None:
+    """Make ``os._exit(3)`` (or 4) in a booted web worker end only that worker.
+
+    Called from gunicorn's post_worker_init hook, so a worker that fails to boot still halts
+    the master as gunicorn intends. After boot, code run for a request (an inline plugin, a
+    native library's Python wrapper) that ends the process with 3 or 4 exits with 1 instead:
+    gunicorn replaces the worker and the others keep serving. C code calling exit() directly
+    is beyond this; `manage.py serve` (or the supervisor) starts gunicorn again then.
+    """
+    real_exit = os._exit
+
+    def exit_without_halting(status: int) -> NoReturn:
+        if status in GUNICORN_HALT_STATUSES:
+            logger.error(
+                "A request ended this web worker with os._exit(%s), which would halt gunicorn; "
+                "exiting with 1 so that only this worker is replaced.",
+                status,
+            )
+            status = 1
+        real_exit(status)
+
+    os._exit = exit_without_halting
+
+
 class EnvelopeASGIProtocol(gasgi.ASGIProtocol):
+    """gunicorn's protocol, answering with the envelope, and bounding the first request's wait.
+
+    gunicorn times out the wait for a keep-alive connection's next request, but arms nothing
+    before its first: a connection that never completes its request line and headers would
+    hold its socket until the worker restarts. Here it gets 408 after BODY_TIMEOUT_SECONDS.
+    """
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._first_request_timer = self.worker.loop.call_later(
+            execution_settings.BODY_TIMEOUT_SECONDS, self._first_request_overdue
+        )
+
+    def _first_request_overdue(self) -> None:
+        # req_count is 1 while the first request is awaited; its parsed headers set
+        # _current_request. Anything else means the first request arrived in time.
+        if self._closed or self.req_count > 1 or self._current_request is not None:
+            return
+        self._send_error_response(408, "The request was not received in time.")
+        self._close_transport()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._first_request_timer.cancel()
+        super().connection_lost(exc)
+
     def _send_error_response(
         self, status: int, message: str, extra_headers: Iterable[tuple[str, str]] = ()
     ) -> None:

@@ -1,35 +1,98 @@
-"""Throttling an address that keeps failing to authenticate (token guessing).
+"""Throttles for /v1: per token, and per address for failed authentication.
 
-DRF checks permissions before throttles, so a request without valid credentials is refused with
-401 before any throttle counts it. This one is consulted before authentication and counts only
-the failures: an address past ``THROTTLE_FAILED_AUTH_RATE`` gets 429 until the window passes.
+Both count in fixed windows with the cache's ``add`` and ``incr``, atomic in Redis and per
+machine in the file cache: DRF's own throttles keep a list of moments that each process reads
+and writes back, so concurrent requests overwrite each other's counts.
+
+Both fail open: a throttle whose cache is unreachable lets the request through and logs a
+warning (once a minute per process), because a sync run needs only the database and an outage
+of Redis must not take the API down with it.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
+import redis
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+
+logger = logging.getLogger(__name__)
+
+CACHE_ERRORS: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError)
+WARN_EVERY_SECONDS = 60.0
+_last_warned = 0.0
 
 
-class FailedAuthenticationThrottle(SimpleRateThrottle):
-    scope = "failed_auth"
+def _warn_cache_unreachable(error: Exception) -> None:
+    global _last_warned
+    now = time.monotonic()
+    if now - _last_warned >= WARN_EVERY_SECONDS:
+        _last_warned = now
+        logger.warning("Throttle cache unreachable, requests are not throttled: %r", error)
+
+
+class FixedWindowRateThrottle(SimpleRateThrottle):
+    """``num_requests`` per window of ``duration`` seconds, windows aligned to the clock."""
+
     # Set by SimpleRateThrottle.__init__ from the rate; declared for the type checker.
     num_requests: int
     duration: int
 
+    def _window(self, request: Request, view: Any) -> tuple[str, float] | None:
+        """This window's counter key, and the seconds left in it; None if not throttled."""
+        if self.rate is None:
+            return None
+        ident = self.get_cache_key(request, view)
+        if ident is None:
+            return None
+        now = self.timer()
+        index = int(now // self.duration)
+        return f"{ident}_{index}", (index + 1) * self.duration - now
+
+    def count(self, request: Request, view: Any) -> int | None:
+        """Add this request to its window; the window's count, or None if not counted."""
+        window = self._window(request, view)
+        if window is None:
+            return None
+        key, self.remaining = window
+        try:
+            # add() creates the counter only if absent; incr() is atomic. The counter outlives
+            # its window by a second so a late incr never finds it gone.
+            self.cache.add(key, 0, timeout=self.duration + 1)
+            return int(self.cache.incr(key))
+        except ValueError:
+            return None  # evicted between add and incr: this one goes uncounted
+        except CACHE_ERRORS as error:
+            _warn_cache_unreachable(error)
+            return None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        count = self.count(request, view)
+        return count is None or count <= self.num_requests
+
+    def wait(self) -> float | None:
+        return max(getattr(self, "remaining", 0.0), 1.0)
+
+
+class TokenRateThrottle(FixedWindowRateThrottle, UserRateThrottle):
+    """``THROTTLE_USER_RATE`` per token (a token is a user), per address for anonymous ones."""
+
+    scope = "user"
+
+
+class FailedAuthenticationThrottle(FixedWindowRateThrottle):
+    """Failed authentications per address: past ``THROTTLE_FAILED_AUTH_RATE`` in a window, the
+    address's failures answer 429 instead of 401 until the window ends.
+
+    Only failures are counted and only failures are refused, so a request with a valid token is
+    never refused for what other requests from its address did (behind a proxy, every client
+    shares one address). Guessing stays pointless: a token is 160 random bits.
+    """
+
+    scope = "failed_auth"
+
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def seconds_blocked(self, request: Request, view: Any) -> float | None:
-        """How long this address must wait, or None: looks, counts nothing."""
-        self.key = self.get_cache_key(request, view)
-        self.now = self.timer()
-        self.history = [
-            moment for moment in self.cache.get(self.key, []) if moment > self.now - self.duration
-        ]
-        return self.wait() if len(self.history) >= self.num_requests else None
-
-    def record_failure(self, request: Request, view: Any) -> None:
-        self.allow_request(request, view)  # appends this moment to the address's history

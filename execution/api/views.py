@@ -37,6 +37,7 @@ from execution.api.serializers import (
     JobPageSerializer,
     JobResultSerializer,
     JobSerializer,
+    JobSummarySerializer,
     PluginSerializer,
     SyncResultSerializer,
 )
@@ -48,17 +49,15 @@ from registry import selectors as registry_selectors
 
 
 class ApiView(APIView):
-    """Every /v1 view: refuses an address that keeps failing to authenticate, before it tries
-    again, and counts each failure."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if wait := FailedAuthenticationThrottle().seconds_blocked(request, self):
-            raise drf_exceptions.Throttled(wait)
-        super().initial(request, *args, **kwargs)
+    """Every /v1 view: counts each failed authentication against its address, and answers 429
+    instead of 401 once the address is past its rate. Requests that authenticate are never
+    refused for those failures."""
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
-            FailedAuthenticationThrottle().record_failure(self.request, self)
+            throttle = FailedAuthenticationThrottle()
+            if not throttle.allow_request(self.request, self):
+                exc = drf_exceptions.Throttled(throttle.wait())
         return super().handle_exception(exc)
 
 
@@ -92,7 +91,7 @@ class AnalyzeExecutionView(ApiView):
         ),
         request=ANALYZE_REQUEST,
         parameters=[IDEMPOTENCY_KEY, REPLAYED, RETRY_AFTER],
-        responses={200: SyncResultSerializer, **error_responses(400, 409, 413, 415, 422)},
+        responses={200: SyncResultSerializer, **error_responses(400, 408, 409, 413, 415, 422)},
         examples=[ANALYZE_REQUEST_EXAMPLE, SYNC_RESULT_EXAMPLE],
     )
     @idempotent
@@ -114,7 +113,7 @@ class AnalyzeExecutionAsyncView(ApiView):
         parameters=[IDEMPOTENCY_KEY, LOCATION, REPLAYED, RETRY_AFTER],
         responses={
             202: OpenApiResponse(AcceptedJobSerializer, description="Accepted: see Location."),
-            **error_responses(400, 409, 413, 415, 422),
+            **error_responses(400, 408, 409, 413, 415, 422),
         },
         examples=[ANALYZE_REQUEST_EXAMPLE, ACCEPTED_EXAMPLE],
     )
@@ -175,7 +174,7 @@ class JobListView(ApiView):
         jobs = selectors.job_list(user=request.user, **filters.validated_data)
         paginator = JobPagination()
         page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response(JobSerializer(page, many=True).data)
+        return paginator.get_paginated_response(JobSummarySerializer(page, many=True).data)
 
 
 def _job_or_404(request: Request, job_id: str) -> Job:

@@ -12,7 +12,8 @@ from execution.models import Job, JobMode, JobStatus
 from execution.services.idempotency import idempotency_purge_expired
 from execution.services.job_execution import JobExecutionService, enqueue_job
 from execution.services.retention import jobs_delete_expired
-from execution.validation import ExecutionRequest, validate_input
+from execution.services.storage_quota import storage_quota_check
+from execution.validation import ExecutionRequest
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ class AnalysisExecutionService:
         that fails later; the worker's ToolRunner checks it again, as it checks every run.
         """
         try:
-            plugin = self.jobs.plugins.plugin_for(name=request.plugin)
-            validated = validate_input(request, options_schema=plugin.options_schema)
+            validated = self.jobs.plugins.validate(request=request)
+            storage_quota_check(user=user, size=validated.size)
         except exceptions.ExecutionFailure as failure:
             job = self.jobs.create_job(request=request, mode=JobMode.ASYNC, user=user)
             return self.jobs.fail_job(job=job, failure=failure)

@@ -7,19 +7,20 @@ import socket
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from execution import exceptions
+from execution.deferred_writes import DATABASE_UNAVAILABLE, write_later
 from execution.envelope import build_envelope, public_envelope
 from execution.logs import bind
 from execution.models import FINISHED_STATUSES, Job, JobMode, JobStatus
 from execution.services.plugin_execution import PluginExecutionService
-from execution.tool_runner import ExecutionOutcome
+from execution.tool_runner import ExecutionOutcome, interruption_failure
 from execution.validation import ExecutionRequest, ValidatedInput, storable_text, unstorable
 from registry import services as registry_services
 from registry.models import Outcome, PluginState
@@ -50,6 +51,14 @@ def _failed_outcome(
     """The outcome of a run that failed outside the ToolRunner."""
     envelope = build_envelope(failure, job_id=str(job.pk), plugin=job.plugin, cause=cause)
     return ExecutionOutcome(plugin=job.plugin, error=envelope)
+
+
+def _not_recorded(job: Job) -> exceptions.ServiceUnavailable:
+    return exceptions.ServiceUnavailable(
+        "The database is unavailable; the job is recorded as soon as it is back.",
+        job_id=str(job.pk),
+        details={"job_id": str(job.pk)},
+    )
 
 
 def _failure_fields(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -113,41 +122,80 @@ class JobExecutionService:
         return job
 
     def run_job(self, *, job: Job, request: ExecutionRequest) -> Job:
+        """Claim the job, run it, record it. The record and the run's count are written in one
+        transaction (the ToolRunner's ``finally`` calls ``_record``), so a run is counted once
+        whatever ends it; when the database is away at that moment the record waits for it
+        (``execution.deferred_writes``) and the caller gets 503 with the job id."""
         started_at = timezone.now()
-        claimed = self._transition(
-            job.pk,
-            from_status=JobStatus.PENDING,
-            status=JobStatus.RUNNING,
-            started_at=started_at,
-            worker=_worker_name(),
-        )
+        try:
+            claimed = self._transition(
+                job.pk,
+                from_status=JobStatus.PENDING,
+                status=JobStatus.RUNNING,
+                started_at=started_at,
+                worker=_worker_name(),
+            )
+        except DATABASE_UNAVAILABLE as error:
+            raise _not_recorded(job) from error
         if not claimed:
             raise exceptions.JobStateConflict(
                 "The job is no longer PENDING.", job_id=str(job.pk), details={"job_id": str(job.pk)}
             )
         job.status, job.started_at = JobStatus.RUNNING, started_at
         with bind(job_id=job.pk, plugin=job.plugin, mode=job.mode):
+            image = job.image.name
+            record = functools.partial(self._record, job)
             try:
-                outcome = self.plugins.execute(request=request, job_id=str(job.pk))
+                outcome = self.plugins.execute(request=request, job_id=str(job.pk), record=record)
             except exceptions.ExecutionFailure as failure:
                 # Refused before the ToolRunner (unknown or unavailable plugin).
-                outcome = _failed_outcome(job, failure)
+                outcome = self._finish(job=job, outcome=_failed_outcome(job, failure))
+            except DATABASE_UNAVAILABLE as error:
+                # The registry's gate could not read its row: nothing ran.
+                unavailable = exceptions.ServiceUnavailable()
+                outcome = self._finish(
+                    job=job, outcome=_failed_outcome(job, unavailable, cause=error)
+                )
             except Exception as error:
                 logger.exception("Job %s failed outside the ToolRunner", job.pk)
-                outcome = _failed_outcome(job, exceptions.InternalError(), cause=error)
-            except SystemExit as stop:
-                # django-q2 stops a task past Q_TIMEOUT by raising SystemExit in it: record the
-                # timeout on the job now (not minutes later as a lost worker), then let it stop.
-                timeout = settings.Q_CLUSTER.get("timeout")
-                timed_out = exceptions.ExecutionTimeout(details={"timeout_seconds": timeout})
-                self._finish(job=job, outcome=_failed_outcome(job, timed_out))
-                raise stop
-            self._finish(job=job, outcome=outcome)
+                internal = exceptions.InternalError()
+                outcome = self._finish(job=job, outcome=_failed_outcome(job, internal, cause=error))
+            except BaseException as stop:
+                # django-q2's time limit or a shutdown stopped this process. Inside the ToolRunner
+                # the job is recorded already (and this changes nothing); before it, record why now,
+                # not minutes later as a lost worker. Then let the stop go on.
+                stopped = _failed_outcome(job, interruption_failure(stop), cause=stop)
+                stopped.elapsed_ms = (timezone.now() - started_at).total_seconds() * 1000
+                self._finish(job=job, outcome=stopped)
+                raise
+        if not outcome.recorded:
+            raise _not_recorded(job)
+        if job.status == JobStatus.SUCCESS and image:
+            job.image.storage.delete(image)
         return job
 
-    def _finish(self, *, job: Job, outcome: ExecutionOutcome) -> None:
-        """Record the outcome on the job (the row and this instance) in one UPDATE; a job
-        succeeded no longer needs its stored image."""
+    def _finish(self, *, job: Job, outcome: ExecutionOutcome) -> ExecutionOutcome:
+        """Record an outcome that never reached the ToolRunner (so nothing is counted)."""
+        try:
+            with transaction.atomic():
+                self._record(job, outcome)
+        except DATABASE_UNAVAILABLE:
+            outcome.recorded = False
+            write_later(
+                functools.partial(self._record_later, job, outcome), what=f"the job {job.pk}"
+            )
+        return outcome
+
+    def _record_later(self, job: Job, outcome: ExecutionOutcome) -> None:
+        with transaction.atomic():
+            self._record(job, outcome)
+        outcome.recorded = True
+
+    def _record(self, job: Job, outcome: ExecutionOutcome) -> bool:
+        """Record the outcome on the job (the row and this instance) in one UPDATE, False if the
+        job was no longer RUNNING (the sweep got there first; its verdict stands). A job that
+        succeeded no longer needs its stored image: ``run_job`` deletes it once recorded (one
+        recorded later leaves it to the sweep's purge)."""
         fields: dict[str, Any] = {
             "execution_time_ms": outcome.elapsed_ms or None,
             # A run refused before validation knows nothing of the input; keep what submission saw.
@@ -163,14 +211,12 @@ class JobExecutionService:
             }
         else:
             fields |= _failure_fields(outcome.error or {})
-        image = job.image.name
         if not self._transition(job.pk, from_status=JobStatus.RUNNING, **fields):
-            job.refresh_from_db()  # the sweep got there first; its verdict stands
-            return
+            job.refresh_from_db()
+            return False
         for name, value in fields.items():
             setattr(job, name, value)
-        if outcome.succeeded and image:
-            job.image.storage.delete(image)
+        return True
 
     def cancel_job(self, *, job: Job) -> Job:
         image = job.image.name
@@ -215,9 +261,12 @@ class JobExecutionService:
             )
             envelope = build_envelope(failure, job_id=str(job.pk), plugin=job.plugin)
             envelope["_internal"] = {"traceback": f"No result from worker {job.worker or '?'}."}
-            if self._transition(job.pk, from_status=job.status, **_failure_fields(envelope)):
-                failed.append(str(job.pk))
-                logger.warning("Job %s lost its worker %s", job.pk, job.worker or "(none)")
+            with transaction.atomic():
+                # The job's verdict and its count in one transaction: a run is counted once.
+                if not self._transition(
+                    job.pk, from_status=job.status, **_failure_fields(envelope)
+                ):
+                    continue
                 if job.started_at is not None:
                     # The run's finally never ran: count it here, once, as the ToolRunner would.
                     elapsed = (timezone.now() - job.started_at).total_seconds() * 1000
@@ -229,6 +278,8 @@ class JobExecutionService:
                         reason="last execution failed: WORKER_LOST",
                         error_code=failure.code,
                     )
+            failed.append(str(job.pk))
+            logger.warning("Job %s lost its worker %s", job.pk, job.worker or "(none)")
         return failed
 
     def requeue_lost_tasks(self, *, older_than: timedelta, max_enqueues: int) -> dict[str, list]:

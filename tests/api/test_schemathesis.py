@@ -24,7 +24,6 @@ import schemathesis
 from django.test import Client as DjangoClient
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
-from rest_framework.throttling import UserRateThrottle
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -34,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from execution.api.throttling import TokenRateThrottle
 from execution.models import JobMode, JobStatus
 from execution_project.wsgi import application
 from tests import images
@@ -134,9 +134,9 @@ schema = _schema()
 def state(synced_registry: None, media_root: Any, user: Any, monkeypatch: Any) -> None:
     """A client with a token, plugins synced, the three jobs the schema's examples name, files of
     async jobs under media_root, and a throttle rate the run cannot reach (a run of 1000 429s
-    would pass every check and test nothing). UserRateThrottle is the only throttle configured."""
+    would pass every check and test nothing). TokenRateThrottle is the only throttle configured."""
     print(f"Reproduce this run with SCHEMATHESIS_SEED={SEED}")
-    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "1000000/minute"})
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"user": "1000000/minute"})
     Token.objects.create(user=user, key=TOKEN)
     job_of(
         user,

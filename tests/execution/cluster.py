@@ -138,6 +138,8 @@ def cluster_env(
         if key != "REDIS_URL" and not key.startswith("EXECUTION_")
     }
     env.update(
+        # A plugin's own timeout must sit below the worker's (manage.py check refuses otherwise).
+        EXECUTION_PLUGIN_TIMEOUT_SECONDS=str(max(1, timeout - 1)),
         DJANGO_SETTINGS_MODULE="execution_project.settings",
         DATABASE_URL=database_url,
         MEDIA_ROOT=str(media_root),

@@ -147,6 +147,7 @@ def test_filter_choices_come_from_the_registry_and_the_exception_classes(
     assert "?error_code=WORKER_LOST" in html  # a code no job has
 
 
+@pytest.mark.every_database
 def test_changelist_queries_stay_the_same_as_jobs_grow_and_none_is_distinct(
     ops_client: Client,
 ) -> None:
@@ -167,6 +168,7 @@ def test_changelist_queries_stay_the_same_as_jobs_grow_and_none_is_distinct(
     assert len([q for q in sql if "COUNT(" in q and '"EXECUTION_JOB"' in q]) == 1
 
 
+@pytest.mark.every_database
 def test_no_page_of_either_list_reads_the_table_for_its_filters(ops_client: Client) -> None:
     many_jobs(300)
     for url in (JOBS, FAILED_JOBS):

@@ -564,7 +564,6 @@ def test_the_list_shows_the_clients_own_jobs_newest_first(
         "mime_type",
         "image_size",
         "image_sha256",
-        "options",
         "execution_time_ms",
         "error",
         "created_at",
@@ -665,18 +664,29 @@ def test_a_job_the_queue_cannot_take_is_refused_with_503_and_left_failed(
     assert "Connection refused" not in response.content.decode()
 
 
-def test_a_run_stopped_at_the_worker_timeout_fails_its_job_at_once(api_client: APIClient) -> None:
-    """django-q2 stops a task past Q_TIMEOUT with SystemExit: the job says so, and the worker
-    process still stops."""
+def test_a_run_stopped_at_the_worker_timeout_fails_its_job_at_once(
+    api_client: APIClient, settings: Any
+) -> None:
+    """django-q2 stops a task past Q_TIMEOUT with its TimeoutException (a SystemExit) from a
+    SIGALRM handler, as here: the job says EXECUTION_TIMEOUT at once, the run is counted once,
+    its plugin process is stopped with it, and the worker process still stops."""
+    from django_q.timeout import TimeoutHandler
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 1}
     job_id = accepted(
-        api_client, plugin="test-times-out", image=images.small_png(), mime_type="image/png"
+        api_client,
+        plugin="test-sleeps",
+        image=images.small_png(),
+        mime_type="image/png",
+        options={"seconds": 5},
     )
 
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit), TimeoutHandler(1):
         tasks.run_job(job_id)
 
     job = Job.objects.get(pk=job_id)
     assert (job.status, job.error_code) == (JobStatus.FAILED, "EXECUTION_TIMEOUT")
-    assert job.error["error"]["details"] == {"timeout_seconds": 120}
-    plugin = plugin_row("test-times-out")
-    assert (plugin.error_count, plugin.state) == (1, "FAILED")
+    assert job.error["error"]["details"] == {"timeout_seconds": 1}
+    assert 900 < job.execution_time_ms < 5000
+    plugin = plugin_row("test-sleeps")
+    assert (plugin.plugin_fault_count, plugin.state) == (1, "FAILED")

@@ -4,6 +4,7 @@ the worker cluster and the sweep."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -51,15 +52,13 @@ def test_index_says_when_no_cluster_runs_and_the_sweep_is_not_scheduled(ops_clie
     assert "not scheduled" in html
 
 
-def test_sweep_is_on_time_until_its_due_time_passes_by_more_than_the_grace() -> None:
+def test_sweep_is_on_time_until_it_is_an_interval_and_the_grace_overdue(settings: Any) -> None:
+    settings.EXECUTION = {**settings.EXECUTION, "SWEEP_INTERVAL_MINUTES": 5}
     call_command("ensure_schedules")
     now = timezone.now()
-    Schedule.objects.filter(name=SWEEP_NAME).update(
-        next_run=now - SWEEP_GRACE + timedelta(seconds=1)
-    )
+    limit = now - timedelta(minutes=5) - SWEEP_GRACE
+    Schedule.objects.filter(name=SWEEP_NAME).update(next_run=limit + timedelta(seconds=1))
     assert sweep_figures(now=now).on_time
 
-    Schedule.objects.filter(name=SWEEP_NAME).update(
-        next_run=now - SWEEP_GRACE - timedelta(seconds=1)
-    )
+    Schedule.objects.filter(name=SWEEP_NAME).update(next_run=limit - timedelta(seconds=1))
     assert not sweep_figures(now=now).on_time

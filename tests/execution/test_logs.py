@@ -15,22 +15,11 @@ from django.conf import settings
 
 from execution.logs import bind
 from execution.models import JobMode
-from execution.plugin_catalog import plugin_catalog
 from execution.services import AnalysisExecutionService
+from execution.tool_runner.catalog import plugin_catalog
 from execution.validation import ExecutionRequest
-from plugins.base import AnalysisPlugin
 from tests import images
 from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
-
-
-class Chatty(AnalysisPlugin):
-    """Logs from inside its run, as a plugin's libraries do."""
-
-    name = "test-chatty"
-
-    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        logging.getLogger("tests.chatty").warning("looking at %d bytes", len(payload["image"]))
-        return {}
 
 
 def _configure(log_format: str, stream: io.StringIO) -> None:
@@ -45,7 +34,7 @@ def _configure(log_format: str, stream: io.StringIO) -> None:
 def json_lines(settings: Any) -> Iterator[io.StringIO]:
     settings.EXECUTION = {
         **settings.EXECUTION,
-        "PLUGINS": [*BUILTIN_PLUGINS, *MISBEHAVING_PLUGINS, "tests.execution.test_logs.Chatty"],
+        "PLUGINS": [*BUILTIN_PLUGINS, *MISBEHAVING_PLUGINS, "tests.misbehaving_plugins.Chatty"],
     }
     plugin_catalog.cache_clear()
     stream = io.StringIO()

@@ -16,7 +16,7 @@ from execution import tasks
 from execution.models import Job, JobMode, JobStatus
 from execution.services.retention import jobs_delete_expired
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.every_database]
 
 DAY = timedelta(days=1)
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -57,16 +58,54 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None
         assert status_of(f"http://127.0.0.1:{port}/v1/plugins") is None
 
 
-@pytest.mark.parametrize("how", ["os._exit(3) in a request", "SIGKILL"])
-def test_serve_starts_a_dead_child_again_and_keeps_the_other(tmp_path: Path, how: str) -> None:
-    """A plugin that ends its web worker with status 3 makes gunicorn's master halt (it takes 3
-    for a boot failure); serve starts the web tier again, and the worker cluster never stops."""
-    env = embedded_env(
+def exits_process_env(tmp_path: Path) -> dict[str, str]:
+    return embedded_env(
         tmp_path,
         EXECUTION_PLUGINS="tests.misbehaving_plugins.ExitsProcess",
         # Inline: the plugin runs in the web worker itself, the worst case.
         EXECUTION_PLUGIN_ISOLATION="inline",
     )
+
+
+def exit_in_a_request(port: int, token: str, **options: Any) -> None:
+    body = {"plugin": "test-exits-process", "mime_type": "image/png"}
+    body |= {"image": ONE_PIXEL_PNG, "options": options}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/analyze-execution",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with contextlib.suppress(OSError):  # the connection dies with its worker
+        urllib.request.urlopen(request, timeout=10)
+
+
+def test_os_exit_3_in_a_request_ends_only_its_web_worker(tmp_path: Path) -> None:
+    """gunicorn halts its master when a worker exits with 3; after boot, os._exit(3) exits
+    with 1 instead, so gunicorn replaces just that worker."""
+    env = exits_process_env(tmp_path)
+    token = api_token(env)
+    log = tmp_path / "serve.log"
+    with serving(env, log) as (serve, port):
+        gunicorn = _leader(serve, "gunicorn")
+        assert gunicorn is not None
+        [worker] = gunicorn.children()
+
+        exit_in_a_request(port, token, status=3)
+
+        wait_for(lambda: not worker.is_running(), timeout=10, what="the worker to end")
+        url = f"http://127.0.0.1:{port}/v1/plugins"
+        wait_for(lambda: status_of(url, token=token) == 200, timeout=30, what="a new worker")
+        assert _leader(serve, "gunicorn") == gunicorn  # the same master, never halted
+        text = log.read_text()
+        assert "exiting with 1 so that only this worker is replaced" in text
+        assert "Starting web again" not in text
+
+
+@pytest.mark.parametrize("how", ["native exit(3) in a request", "SIGKILL"])
+def test_serve_starts_a_dead_child_again_and_keeps_the_other(tmp_path: Path, how: str) -> None:
+    """Native code calling exit(3) in a web worker still halts gunicorn's master (Python cannot
+    intercept it); serve starts the web tier again, and the worker cluster never stops."""
+    env = exits_process_env(tmp_path)
     token = api_token(env)
     log = tmp_path / "serve.log"
     with serving(env, log) as (serve, port):
@@ -78,15 +117,7 @@ def test_serve_starts_a_dead_child_again_and_keeps_the_other(tmp_path: Path, how
         if how == "SIGKILL":
             gunicorn.kill()
         else:
-            body = {"plugin": "test-exits-process", "mime_type": "image/png"}
-            body |= {"image": ONE_PIXEL_PNG, "options": {"status": 3}}
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/v1/analyze-execution",
-                data=json.dumps(body).encode(),
-                headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-            )
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(request, timeout=10)
+            exit_in_a_request(port, token, status=3, native=True)
         wait_for(lambda: not gunicorn.is_running(), timeout=10, what="gunicorn to stop")
         wait_for(lambda: status_of(url, token=token) == 200, timeout=30, what="web back")
 
@@ -95,8 +126,10 @@ def test_serve_starts_a_dead_child_again_and_keeps_the_other(tmp_path: Path, how
         assert restarted.pid != gunicorn.pid
         assert _leader(serve, "qcluster") == qcluster
         text = log.read_text()
-        expected = "killed by SIGKILL" if how == "SIGKILL" else "exited with status 3"
-        assert f"web {expected}" in text or f"a web worker {expected}" in text
+        expected = (
+            "web killed by SIGKILL" if how == "SIGKILL" else "a web worker exited with status 3"
+        )
+        assert expected in text
         assert "Starting web again (restart 1)." in text
 
         qcluster.kill()

@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psutil
 import pytest
 
+from tests.conftest import BUILTIN_PLUGINS
 from tests.execution.web import ONE_PIXEL_PNG, api_token, embedded_env, gunicorn, status_of
 
 BODY_TIMEOUT = 3
@@ -20,7 +22,16 @@ BODY_TIMEOUT = 3
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
     """One web process with 4 request threads, as the old gthread set-up had per worker."""
     var_dir = tmp_path_factory.mktemp("server")
-    env = embedded_env(var_dir, WEB_THREADS="4", WEB_BODY_TIMEOUT=str(BODY_TIMEOUT))
+    env = embedded_env(
+        var_dir,
+        WEB_THREADS="4",
+        WEB_BODY_TIMEOUT=str(BODY_TIMEOUT),
+        EXECUTION_PLUGINS=",".join(
+            [*BUILTIN_PLUGINS, "tests.misbehaving_plugins.RaisesSystemExit"]
+        ),
+        # In the web worker itself: what a SystemExit there can do is the point.
+        EXECUTION_PLUGIN_ISOLATION="inline",
+    )
     token = api_token(env)
     with gunicorn(env, var_dir / "gunicorn.log") as (_, port):
         yield port, token
@@ -78,6 +89,18 @@ def test_a_body_not_received_in_time_is_refused_with_408(server: tuple[int, str]
     assert error["code"] == "REQUEST_TIMEOUT"
     assert error["details"] == {"timeout_seconds": BODY_TIMEOUT}
     assert waited >= BODY_TIMEOUT - 0.5  # refused by the timeout, not at once
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /v1/plugins HTTP/1.1\r\nHost: 127.0.0.1\r\n"])
+def test_a_request_whose_headers_never_arrive_is_refused_with_408(
+    server: tuple[int, str], sent: bytes
+) -> None:
+    """Nothing, or headers that never end: gunicorn would hold the socket forever."""
+    started = time.monotonic()
+    status, body = raw_request(server[0], sent)
+
+    assert (status, body["error"]["code"]) == (408, "REQUEST_TIMEOUT")
+    assert time.monotonic() - started >= BODY_TIMEOUT - 0.5
 
 
 MALFORMED = {
@@ -156,3 +179,51 @@ def test_a_sync_run_goes_through_the_threads(server: tuple[int, str]) -> None:
     assert status == 200
     assert body["status"] == "SUCCESS"
     assert (body["result"]["width"], body["result"]["height"]) == (1, 1)
+
+
+def test_a_valid_token_keeps_working_while_its_address_sends_100_bad_ones(
+    server: tuple[int, str],
+) -> None:
+    port, token = server
+    url = f"http://127.0.0.1:{port}/v1/plugins"
+    bad, good = [], []
+    for _ in range(100):
+        bad.append(status_of(url, token="0" * 40))
+        good.append(status_of(url, token=token))
+
+    assert good == [200] * 100
+    # THROTTLE_FAILED_AUTH_RATE's default, 30 a minute, then 429 for the rest of the minute (a
+    # minute that turns within the loop lets up to 30 more through as 401).
+    assert bad[0] == 401
+    assert set(bad) == {401, 429}
+    assert bad.count(401) <= 60
+
+
+def test_system_exit_in_a_request_never_ends_the_web_worker(server: tuple[int, str]) -> None:
+    """A plugin raising SystemExit inline: the request is answered, the worker lives on."""
+    port, token = server
+    workers = _web_workers(port)
+    payload = json.dumps(
+        {"plugin": "test-raises-system-exit", "mime_type": "image/png", "image": ONE_PIXEL_PNG}
+    )
+
+    status, body = raw_request(
+        port,
+        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        + f"Authorization: Token {token}\r\n".encode()
+        + f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+        + payload.encode(),
+    )
+
+    assert (status, body["error"]["code"]) == (400, "PLUGIN_EXITED")
+    assert status_of(f"http://127.0.0.1:{port}/v1/plugins", token=token) == 200
+    assert _web_workers(port) == workers
+
+
+def _web_workers(port: int) -> set[int]:
+    """The pids of the gunicorn workers serving ``port`` (the master's children)."""
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "gunicorn" in cmdline and f"127.0.0.1:{port}" in cmdline:
+            return {child.pid for child in process.children()}
+    raise AssertionError(f"no gunicorn master for port {port}")

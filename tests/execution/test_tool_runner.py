@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from execution.plugin_catalog import plugin_catalog
 from execution.tool_runner import ToolRunner
 from execution.validation import ExecutionRequest
 from registry.models import PluginRegistry, PluginState
@@ -13,11 +12,10 @@ pytestmark = pytest.mark.usefixtures("synced_registry")
 
 
 def run(plugin_name: str, **request: object):
-    plugin = plugin_catalog().available[plugin_name]
     image = request.pop("image", images.small_png())
     mime_type = request.pop("mime_type", "image/png")
     return ToolRunner().run(
-        plugin=plugin,
+        plugin=plugin_name,
         request=ExecutionRequest(plugin=plugin_name, image=image, mime_type=mime_type, **request),
         job_id="0b9a3f5e-0000-4000-8000-000000000001",
     )
@@ -122,29 +120,6 @@ def test_an_unavailable_row_is_never_overwritten_by_a_run() -> None:
     assert plugin.state == PluginState.UNAVAILABLE
     assert plugin.reason == "disabled by an operator (ops)"
     assert plugin.success_count == 1
-
-
-def test_metrics_are_updated_even_when_the_runner_is_interrupted() -> None:
-    class Interrupting:
-        name = "test-echo"
-        options_schema = None
-        output_schema = None
-
-        def run(self, payload: dict) -> dict:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        ToolRunner().run(
-            plugin=Interrupting(),  # type: ignore[arg-type]
-            request=ExecutionRequest(
-                plugin="test-echo", image=images.small_png(), mime_type="image/png"
-            ),
-        )
-
-    plugin = plugin_row("test-echo")
-    assert (plugin.success_count, plugin.error_count) == (0, 1)
-    assert plugin.state == PluginState.FAILED
-    assert plugin.reason == "last execution failed: interrupted"
 
 
 def test_an_option_the_plugin_cannot_serve_is_an_options_error() -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import io
+import tracemalloc
 
 import pytest
 
@@ -23,6 +24,29 @@ def test_base64_decodes_including_line_wrapped_output_of_the_base64_tool() -> No
     encoded = base64.encodebytes(PNG).decode()  # wrapped at 76 characters
     assert "\n" in encoded
     assert decode_image(encoded, max_bytes=10_000) == (PNG, None)
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_large_image_is_decoded_without_copies_of_its_base64(wrapped: bool) -> None:
+    image = PNG * (4_000_000 // len(PNG))
+    encoded = (base64.encodebytes if wrapped else base64.b64encode)(image).decode()
+    tracemalloc.start()
+    try:
+        data, _ = decode_image(encoded, max_bytes=len(image))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert data == image
+    # The decoded bytes alone; wrapped text costs its compaction too (str.translate's buffer and
+    # result), still less than the five images' worth "".join(text.split()) took.
+    assert peak < len(image) * (4 if wrapped else 1.05)
+
+
+def test_line_wrapped_base64_is_measured_without_its_line_breaks() -> None:
+    encoded = base64.encodebytes(PNG).decode()
+    assert decode_image(encoded, max_bytes=len(PNG)) == (PNG, None)
+    with pytest.raises(exceptions.ImageTooLarge):
+        decode_image(encoded, max_bytes=len(PNG) - 1)
 
 
 def test_a_data_url_gives_bytes_and_its_mime_type() -> None:
@@ -167,3 +191,22 @@ def test_output_checks() -> None:
         validate_output({"value": {1, 2}}, None)
     with pytest.raises(exceptions.OutputSchemaMismatch):
         validate_output({}, {"type": "object", "required": ["count"]})
+
+
+def test_validation_never_fetches_a_remote_ref(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery refuses such schemas; should one get here, jsonschema must not go to the
+    network for it (its default would), but fail as unresolvable."""
+    import urllib.request
+
+    from referencing.exceptions import Unresolvable
+
+    from execution.validation import check_options
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("validation tried to fetch a remote $ref")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    schema = {"properties": {"box": {"$ref": "https://schemas.example.org/box.json"}}}
+
+    with pytest.raises(Unresolvable):
+        check_options({"box": 1}, schema)

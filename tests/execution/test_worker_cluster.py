@@ -12,8 +12,7 @@ import os
 import signal
 import socket
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,9 @@ from execution.models import Job, JobStatus
 from execution.services.job_execution import RUN_JOB_TASK
 from registry.models import PluginRegistry
 from tests import images
-from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
-from tests.execution.cluster import QCluster, cluster_env, database_url, qcluster, wait_for
+from tests.conftest import b64
+from tests.execution.cluster import QCluster, wait_for
+from tests.execution.conftest import Q_RETRY
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -44,45 +44,8 @@ pytestmark = [
 ]
 
 ANALYZE_ASYNC = "/v1/analyze-execution/async"
-# Small, so a lost task is offered again within the test; retry > timeout, as in production.
-Q_TIMEOUT = 5
-Q_RETRY = 8
 # Longer than Q_TIMEOUT, as the setting requires: no live job can be RUNNING for that long.
 LOST_JOB_AFTER_SECONDS = 6
-
-
-@pytest.fixture
-def start_cluster(
-    transactional_db: None, settings: Any, media_root: Path, tmp_path: Path
-) -> Iterator[Callable[..., QCluster]]:
-    """Starts clusters on the test database and broker. It depends on the database fixture, so
-    every cluster is stopped before the database is flushed."""
-    with ExitStack() as running:
-        log_paths: list[Path] = []
-
-        def start(*, workers: int, env: Mapping[str, str] | None = None) -> QCluster:
-            log_paths.append(tmp_path / f"qcluster-{len(log_paths)}.log")
-            print(f"qcluster log: {log_paths[-1]}")  # shown when the test fails
-            return running.enter_context(
-                qcluster(
-                    env=cluster_env(
-                        database_url=database_url(connection.settings_dict),
-                        media_root=media_root,
-                        var_dir=tmp_path / "var",
-                        secret_key=settings.SECRET_KEY,
-                        plugins=BUILTIN_PLUGINS + MISBEHAVING_PLUGINS,
-                        workers=workers,
-                        timeout=Q_TIMEOUT,
-                        retry=Q_RETRY,
-                        # The broker this process enqueues into: Redis when configured, else ORM.
-                        redis_url=settings.Q_CLUSTER.get("redis", ""),
-                        extra=env,
-                    ),
-                    log_path=log_paths[-1],
-                )
-            )
-
-        yield start
 
 
 def submit(client: APIClient, plugin: str, image: bytes, mime_type: str, **options: Any) -> str:

@@ -23,15 +23,9 @@ from django.db import connection
 from django.test import Client
 
 from tests.conftest import BUILTIN_PLUGINS
-from tests.execution.cluster import (
-    QCluster,
-    cluster_env,
-    database_url,
-    gunicorn,
-    qcluster,
-    wait_for,
-)
-from tests.tcp_proxy import TcpProxy, free_port
+from tests.execution.cluster import QCluster, cluster_env, database_url, qcluster, wait_for
+from tests.execution.web import gunicorn
+from tests.tcp_proxy import TcpProxy
 
 CHECKS = {"database", "cache", "broker", "cluster", "sweep"}
 # Short, so the tests are quick; the bound checked is this plus django-health-check's 1 s.
@@ -184,10 +178,8 @@ def scaled_stack(
     stack = Stack(env=cluster, tmp_path=tmp_path, database=database, redis=redis)
     try:
         with stack.stack:
-            server = stack.stack.enter_context(
-                gunicorn(env=web, log_path=tmp_path / "gunicorn.log", port=free_port())
-            )
-            stack.url = server.url
+            _, port = stack.stack.enter_context(gunicorn(web, tmp_path / "gunicorn.log"))
+            stack.url = f"http://127.0.0.1:{port}"
             stack.start_cluster()
             yield stack
     finally:

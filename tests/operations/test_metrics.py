@@ -30,9 +30,9 @@ from registry.models import Outcome, PluginState
 from registry.services import update_execution_metrics
 from tests import images
 from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
-from tests.execution.cluster import cluster_env, database_url, gunicorn, qcluster, wait_for
+from tests.execution.cluster import cluster_env, database_url, qcluster, wait_for
+from tests.execution.web import gunicorn
 from tests.helpers import job_of
-from tests.tcp_proxy import free_port
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -205,9 +205,7 @@ def deployment(
     )
     with ExitStack() as running:
         webs = [
-            running.enter_context(
-                gunicorn(env=env, log_path=tmp_path / f"web-{n}.log", port=free_port())
-            )
+            f"http://127.0.0.1:{running.enter_context(gunicorn(env, tmp_path / f'web-{n}.log'))[1]}"
             for n in range(2)
         ]
         cluster = running.enter_context(qcluster(env=env, log_path=tmp_path / "qcluster.log"))
@@ -232,7 +230,7 @@ def test_one_scrape_counts_every_execution_of_every_process(
     deployment: dict[str, Any], user: Any
 ) -> None:
     token = Token.objects.create(user=user).key
-    first, second = (web.url for web in deployment["webs"])
+    first, second = deployment["webs"]
     png = b64(images.small_png())
     ok = {"plugin": "image-metadata", "image": png, "mime_type": "image/png"}
     crash = {"plugin": "test-raises", "image": png, "mime_type": "image/png"}

@@ -71,3 +71,25 @@ class LongVersionPlugin(AnalysisPlugin):
 class BadSchemaPlugin(AnalysisPlugin):
     name = "sample-bad-schema"
     options_schema = {"type": "nonsense"}
+
+
+class RemoteRefPlugin(AnalysisPlugin):
+    """Its schema would make every validation fetch a URL."""
+
+    name = "sample-remote-ref"
+    options_schema = {
+        "type": "object",
+        "properties": {"box": {"$ref": "https://schemas.example.org/box.json"}},
+    }
+
+
+class LocalRefPlugin(AnalysisPlugin):
+    name = "sample-local-ref"
+    output_schema = {
+        "$defs": {"count": {"type": "integer"}},
+        "type": "object",
+        "properties": {"count": {"$ref": "#/$defs/count"}},
+    }
+
+    def run(self, payload: dict) -> dict:
+        return {"count": 1}

@@ -8,7 +8,8 @@ import pytest
 from PIL import ExifTags, Image
 
 from plugins.base import ImageUnreadable, PluginUnavailable
-from plugins.builtin.faces import CASCADE_FILE, FaceDetectionPlugin
+from plugins.builtin import faces
+from plugins.builtin.faces import CASCADE_FILE, DETECTION_MAX_PIXELS, FaceDetectionPlugin
 
 # Centre of Eileen Collins' face in skimage.data.astronaut(): the middle of the box
 # (177, 66, 95 x 95) that the default options find on the full photo with OpenCV 4.14.
@@ -98,7 +99,13 @@ def test_concurrent_runs_on_one_instance_agree(face_plugin, encode, astronaut, p
 
 @pytest.mark.parametrize(
     "options",
-    [{"scale_factor": 1.0}, {"scale_factor": 1.001}, {"min_size": 0}, {"min_neighbors": -1}],
+    [
+        {"scale_factor": 1.0},
+        {"scale_factor": 1.01},  # 10 times the CPU of the default: 187 s on a 44 Mpx photo
+        {"min_size": 0},
+        {"min_size": 23},  # under the cascade's 24-pixel window: it finds nothing smaller
+        {"min_neighbors": -1},
+    ],
 )
 def test_unsafe_options_are_rejected_by_the_schema(options):
     validator = jsonschema.Draft202012Validator(FaceDetectionPlugin.options_schema)
@@ -132,3 +139,65 @@ def test_unavailable_with_corrupt_cascade(monkeypatch, tmp_path):
 
     with pytest.raises(PluginUnavailable, match="cannot load the Haar cascade"):
         FaceDetectionPlugin().setup()
+
+
+def test_a_large_image_is_searched_on_a_downscaled_copy(analyse, face_plugin, encode, portrait):
+    """8 times the portrait's sides (13 Mpx, past the 4 Mpx budget): the face is found where it
+    is, in the large image's own pixels. (At this size the cascade also sees a second, false
+    face, downscaled or not.)"""
+    large = portrait.resize((portrait.width * 8, portrait.height * 8), Image.Resampling.BICUBIC)
+    assert large.width * large.height > DETECTION_MAX_PIXELS
+
+    result = analyse(face_plugin, encode(large, "JPEG"), "image/jpeg", min_size=240)
+
+    assert (result["image_width"], result["image_height"]) == (4096, 3200)
+    x, y = FACE_CENTRE
+    [face] = [
+        face
+        for face in result["faces"]
+        if face["x"] < x * 8 < face["x"] + face["width"]
+        and face["y"] < y * 8 < face["y"] + face["height"]
+    ]
+    assert 8 * 60 <= face["width"] <= 8 * 140
+    for box in result["faces"]:
+        assert box["x"] + box["width"] <= 4096
+        assert box["y"] + box["height"] <= 3200
+
+
+class _FailingClassifier:
+    """A classifier in the state OpenCV left the shared one in after an allocation failed."""
+
+    def detectMultiScale(self, *args, **kwargs):
+        raise cv2.error("OpenCV(4.x) error: (-4:Insufficient memory) Failed to allocate")
+
+
+def test_a_classifier_that_failed_is_set_up_again(analyse, encode, portrait):
+    plugin = FaceDetectionPlugin()
+    plugin.setup()
+    plugin._classifier = _FailingClassifier()
+
+    with pytest.raises(cv2.error, match="Insufficient memory"):
+        plugin.run({"image": encode(portrait), "mime_type": "image/png", "options": {}})
+
+    assert analyse(plugin, encode(portrait))["count"] == 1
+    assert isinstance(plugin._classifier, cv2.CascadeClassifier)
+
+
+def test_the_pixel_budget_bounds_the_detection_input(monkeypatch, encode, portrait):
+    seen = []
+    plugin = FaceDetectionPlugin()
+    plugin.setup()
+    real = plugin._classifier
+
+    class Recording:
+        def detectMultiScale(self, gray, **kwargs):
+            seen.append((gray.shape, kwargs["minSize"]))
+            return real.detectMultiScale(gray, **kwargs)
+
+    plugin._classifier = Recording()
+    large = portrait.resize((4096, 3200))
+    plugin.run({"image": encode(large), "mime_type": "image/png", "options": {"min_size": 100}})
+
+    [(shape, min_size)] = seen
+    assert shape[0] * shape[1] <= DETECTION_MAX_PIXELS * 1.001
+    assert min_size == (max(faces.CASCADE_WINDOW, round(100 * shape[1] / 4096)),) * 2

@@ -207,6 +207,12 @@ def test_plugins_package_stays_independent_of_the_server():
             "options_schema is not a valid JSON Schema ('nonsense' is not valid under any of "
             "the given schemas)",
         ),
+        (
+            "RemoteRefPlugin",
+            "sample-remote-ref",
+            "options_schema refers to a schema outside itself "
+            "('https://schemas.example.org/box.json'): only local refs",
+        ),
     ],
 )
 def test_a_plugin_that_breaks_the_contract_is_unavailable_with_the_reason(class_name, key, reason):
@@ -214,3 +220,9 @@ def test_a_plugin_that_breaks_the_contract_is_unavailable_with_the_reason(class_
 
     assert found.available == {}
     assert found.unavailable[key].reason == reason
+
+
+def test_a_schema_with_local_refs_only_is_accepted():
+    found = discover_plugins([f"{SAMPLES}.LocalRefPlugin"], entry_point_group=None)
+
+    assert list(found.available) == ["sample-local-ref"]

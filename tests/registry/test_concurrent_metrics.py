@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from execution.models import Job, JobStatus
-from execution.plugin_catalog import plugin_catalog
 from execution.services import AnalysisExecutionService
+from execution.tool_runner.catalog import plugin_catalog
 from execution.validation import ExecutionRequest
 from registry.models import Outcome, PluginMetricsBucket, PluginRegistry
 from registry.services import registry_sync

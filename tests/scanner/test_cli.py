@@ -1,7 +1,7 @@
 """The scanner as CI and operators run it: a script in a subprocess, on throwaway trees.
 
-A subprocess (not ``main()`` in-process) proves the script runs on the standard library alone,
-before Django is configured, from any working directory.
+A subprocess (not ``main()`` in-process) proves the script runs before Django is configured, from
+any working directory, whatever the environment says.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.scan_execution_violations import OK_MESSAGE, main
+from scripts.execution_scanner import OK_MESSAGE, main
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "scan_execution_violations.py"
@@ -48,8 +48,9 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def run_scanner(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The script with ``-S`` (no site-packages: no Django) and ``-I`` (isolated from the env)."""
-    command = [sys.executable, "-I", "-S", str(SCRIPT), *args]
+    """The script as CI runs it, but blind to the environment (``-E -s``) and to site-packages
+    (``-S``: no Django). Not ``-I``, which would also drop the script's own directory."""
+    command = [sys.executable, "-E", "-s", "-S", str(SCRIPT), *args]
     return subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=120, cwd=cwd
     )
@@ -123,7 +124,7 @@ def test_an_execution_package_without_a_tool_runner_fails(tmp_path: Path) -> Non
     write_tree(tmp_path, {**CLEAN, "execution/__init__.py": ""})
     result = run_scanner("--path", str(tmp_path))
     assert result.returncode == 1
-    assert result.stdout.startswith("execution/tool_runner.py:1:1 EXE003 file not found")
+    assert result.stdout.startswith("execution/__init__.py:1:1 EXE003 no class ToolRunner")
 
 
 def test_default_path_is_the_repository_root_whatever_the_cwd(tmp_path: Path) -> None:

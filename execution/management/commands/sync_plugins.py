@@ -4,20 +4,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from execution.plugin_catalog import plugin_catalog
-from registry.services import registry_sync
+from execution.services import PluginExecutionService
 
 
 class Command(BaseCommand):
     help = "Discover plugins (settings and entry points) and make the registry rows match."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        catalog = plugin_catalog()
-        report = registry_sync(discovery=catalog)
-        for name in sorted(catalog.available):
+        plugins = PluginExecutionService()
+        report = plugins.sync_registry()
+        directory = plugins.directory()
+        for name in sorted(directory.available):
             self.stdout.write(f"  ready        {name}")
-        for name, missing in sorted(catalog.unavailable.items()):
-            self.stdout.write(f"  UNAVAILABLE  {name}: {missing.reason}")
+        for name, reason in sorted(directory.unavailable.items()):
+            self.stdout.write(f"  UNAVAILABLE  {name}: {reason}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Plugin registry synced: {len(report.created)} new, "

@@ -1,0 +1,441 @@
+"""The ToolRunner: the plugin host, and the only code that calls a plugin's ``run``.
+
+Callers name a plugin; the plugin instances stay in this package. Every execution passes
+here, so every execution is validated on the way in and out, every failure becomes an error
+envelope, and every execution is counted in the registry, whatever happens, from the
+``finally`` of ``ToolRunner.run``. A plugin runs in a warm pool of worker processes (``pool``,
+``child``) under a timeout and memory and CPU limits, unless settings make it ``inline``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django_q.exceptions import TimeoutException as WorkerTimeout
+from pebble import ProcessExpired
+
+from execution import exceptions, logs
+from execution.conf import execution_settings
+from execution.deferred_writes import DATABASE_UNAVAILABLE, write_later
+from execution.envelope import build_envelope
+from execution.tool_runner import child
+from execution.tool_runner.catalog import plugin_catalog
+from execution.tool_runner.hosting import Hosting, hosting_for
+from execution.tool_runner.pool import discard_pool, plugin_pool
+from execution.validation import (
+    ExecutionPayload,
+    ExecutionRequest,
+    ValidatedInput,
+    validate_input,
+    validate_output,
+)
+from plugins.base import ImageUnreadable as PluginImageUnreadable
+from plugins.base import OptionsUnsupported as PluginOptionsUnsupported
+
+
+def _lazy_import(name: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None, f"{name} is part of this project"
+    assert spec.loader is not None, f"{name} is a module with source"
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from registry import models as registry_models
+    from registry import services as registry_services
+else:
+    # A pool child imports this package on its way to child.py and has no Django apps to
+    # import models with: the registry is loaded on first use, which only the parent makes.
+    registry_models = _lazy_import("registry.models")
+    registry_services = _lazy_import("registry.services")
+
+logger = logging.getLogger(__name__)
+
+# Long enough to say what went wrong, short enough to keep a plugin's data out of the envelope.
+MAX_PLUGIN_MESSAGE = 300
+# Images larger than this reach the child through a file in shared memory, not the task pipe.
+FILE_PAYLOAD_BYTES = 1024 * 1024
+SHARED_MEMORY_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# How long a run may wait for a free child (one starting after a crash) before its timeout runs.
+POOL_WAIT_SECONDS = 15.0
+# Failures that count toward the circuit breaker: the plugin's process died or hung.
+CIRCUIT_FAILURES = frozenset({exceptions.PluginCrashed.code, exceptions.PluginTimeout.code})
+
+# A job's record, written in the transaction that counts the run; False when the run was
+# recorded already (the sweep found its job lost), so it is not counted twice.
+RecordRun = Callable[["ExecutionOutcome"], bool]
+
+
+@dataclass
+class ExecutionOutcome:
+    """What one execution produced: a validated result or an error envelope, never both."""
+
+    plugin: str
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    elapsed_ms: float = 0.0
+    image_size: int | None = None
+    image_sha256: str = ""
+    # False while the run's record (job and count) waits for the database to come back.
+    recorded: bool = True
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result is not None and self.error is None
+
+    @property
+    def error_code(self) -> str:
+        return self.error["error"]["code"] if self.error else ""
+
+
+@dataclass(frozen=True)
+class PluginDirectory:
+    """What discovery found in this deployment, by name only: no instance leaves this package."""
+
+    available: frozenset[str]
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def knows(self, name: str) -> bool:
+        return name in self.available or name in self.unavailable
+
+
+def _plugin_failure(*, type_name: str, message: str) -> exceptions.PluginError:
+    text = message.strip()[:MAX_PLUGIN_MESSAGE] or type_name
+    return exceptions.PluginError(
+        f"The plugin failed: {text}", details={"exception_type": type_name}
+    )
+
+
+def interruption_failure(stop: BaseException) -> exceptions.ExecutionFailure:
+    """Our own code stopped by a BaseException: django-q2's time limit is EXECUTION_TIMEOUT;
+    anything else (a shutdown) is EXECUTION_INTERRUPTED. A plugin's own SystemExit or
+    KeyboardInterrupt never gets here: the ToolRunner reports those as plugin failures."""
+    if isinstance(stop, WorkerTimeout):
+        return exceptions.ExecutionTimeout(
+            details={"timeout_seconds": settings.Q_CLUSTER.get("timeout")}
+        )
+    return exceptions.ExecutionInterrupted(details={"exception_type": type(stop).__name__})
+
+
+class ToolRunner:
+    def directory(self) -> PluginDirectory:
+        catalog = plugin_catalog()
+        return PluginDirectory(
+            available=frozenset(catalog.available),
+            unavailable={name: missing.reason for name, missing in catalog.unavailable.items()},
+        )
+
+    def sync_registry(self) -> registry_services.SyncReport:
+        return registry_services.registry_sync(discovery=plugin_catalog())
+
+    def validate(self, *, plugin: str, request: ExecutionRequest) -> ValidatedInput:
+        """The input checks of a run, without the run (an async submission checks at once)."""
+        instance = plugin_catalog().available.get(plugin)
+        return validate_input(request, options_schema=instance.options_schema if instance else None)
+
+    def run(
+        self,
+        *,
+        plugin: str,
+        request: ExecutionRequest,
+        job_id: str | None = None,
+        record: RecordRun | None = None,
+    ) -> ExecutionOutcome:
+        outcome = ExecutionOutcome(plugin=plugin)
+        plugin_ran = input_refused = False
+        started = time.perf_counter()
+        try:
+            instance = plugin_catalog().available.get(plugin)
+            if instance is None:
+                raise exceptions.PluginUnavailable(
+                    f"The plugin {plugin!r} is not installed where this request ran.",
+                    details={"reason": "not installed where this request ran"},
+                )
+            hosting = hosting_for(plugin)
+            validated = validate_input(request, options_schema=instance.options_schema)
+            outcome.image_size, outcome.image_sha256 = validated.size, validated.sha256
+            registry_services.plugin_mark_running(plugin_name=plugin)
+            plugin_ran = True
+            if hosting.isolated:
+                raw_result = _run_isolated(plugin, validated.payload, hosting)
+            else:
+                try:
+                    raw_result = instance.run(dict(validated.payload))
+                except PluginImageUnreadable as error:
+                    raise exceptions.ImageUnreadable(str(error) or None) from error
+                except PluginOptionsUnsupported as error:
+                    raise exceptions.OptionsInvalid(str(error) or None) from error
+                except MemoryError as error:
+                    raise exceptions.ResourceLimit(
+                        "The plugin ran out of memory.", details={"limit": "memory_mb"}
+                    ) from error
+                except WorkerTimeout:
+                    raise  # django-q2's time limit, not the plugin's doing
+                except SystemExit as error:
+                    raise exceptions.PluginExited(details=_exit_details(error.code)) from error
+                except KeyboardInterrupt as error:
+                    raise exceptions.PluginInterrupted() from error
+                except Exception as error:
+                    raise _plugin_failure(
+                        type_name=type(error).__name__, message=str(error)
+                    ) from error
+            outcome.result = validate_output(raw_result, instance.output_schema)
+        except exceptions.ExecutionFailure as failure:
+            input_refused = isinstance(failure, exceptions.InputValidationError)
+            outcome.error = build_envelope(
+                failure,
+                job_id=job_id,
+                plugin=plugin,
+                cause=failure.__cause__,
+                remote_traceback=failure.remote_traceback,
+            )
+        except DATABASE_UNAVAILABLE as error:
+            # The database went away around the run (or stayed locked): a retry may succeed.
+            logger.exception("Database unavailable executing plugin %r", plugin)
+            outcome.error = build_envelope(
+                exceptions.ServiceUnavailable(), job_id=job_id, plugin=plugin, cause=error
+            )
+        except Exception as error:
+            # A fault of ours, not of the plugin or the input: still an envelope.
+            logger.exception("Unexpected error executing plugin %r", plugin)
+            outcome.error = build_envelope(
+                exceptions.InternalError(), job_id=job_id, plugin=plugin, cause=error
+            )
+        except BaseException as stop:
+            # This process is being stopped (django-q2's time limit, a shutdown): record why,
+            # count the run once below, and let the stop go on.
+            outcome.error = build_envelope(
+                interruption_failure(stop), job_id=job_id, plugin=plugin, cause=stop
+            )
+            raise
+        finally:
+            outcome.elapsed_ms = (time.perf_counter() - started) * 1000
+            metrics = _metrics_of(outcome, plugin_ran=plugin_ran, input_refused=input_refused)
+            try:
+                with transaction.atomic():
+                    registry_services.update_execution_metrics(**metrics)
+                    recorded_elsewhere = record is not None and not record(outcome)
+                    _count_once(recorded_elsewhere=recorded_elsewhere)
+            except DATABASE_UNAVAILABLE:
+                outcome.recorded = False
+                write_later(
+                    functools.partial(_commit, record, outcome, metrics),
+                    what=f"the run of {plugin!r} for job {job_id}",
+                )
+            logs.log_execution(
+                plugin=plugin,
+                job_id=job_id,
+                outcome=metrics["outcome"],
+                code=outcome.error_code,
+                elapsed_ms=outcome.elapsed_ms,
+            )
+        return outcome
+
+
+def _count_once(*, recorded_elsewhere: bool) -> None:
+    """The sweep found this run's job lost and counted it: this count would be its second."""
+    if recorded_elsewhere:
+        transaction.set_rollback(True)
+
+
+def _commit(record: RecordRun | None, outcome: ExecutionOutcome, metrics: dict[str, Any]) -> None:
+    """The finally's write, retried once the database is back."""
+    with transaction.atomic():
+        registry_services.update_execution_metrics(**metrics)
+        recorded_elsewhere = record is not None and not record(outcome)
+        _count_once(recorded_elsewhere=recorded_elsewhere)
+    outcome.recorded = True
+
+
+def _metrics_of(
+    outcome: ExecutionOutcome, *, plugin_ran: bool, input_refused: bool
+) -> dict[str, Any]:
+    state, reason = _lifecycle_after(outcome, plugin_ran=plugin_ran, input_refused=input_refused)
+    if outcome.succeeded:
+        result = registry_models.Outcome.SUCCESS
+    elif input_refused:
+        result = registry_models.Outcome.INPUT_REFUSED
+    else:
+        result = registry_models.Outcome.PLUGIN_FAULT
+    return {
+        "plugin_name": outcome.plugin,
+        "outcome": result,
+        "elapsed_ms": outcome.elapsed_ms,
+        "state": state,
+        "reason": reason,
+        "error_code": outcome.error_code or ("" if outcome.succeeded else "INTERRUPTED"),
+        "circuit_failure": outcome.error_code in CIRCUIT_FAILURES,
+        "circuit_threshold": execution_settings.CIRCUIT_BREAKER_FAILURES,
+        "circuit_cooldown_seconds": float(execution_settings.CIRCUIT_BREAKER_COOLDOWN_SECONDS),
+    }
+
+
+def _lifecycle_after(
+    outcome: ExecutionOutcome, *, plugin_ran: bool, input_refused: bool
+) -> tuple[registry_models.PluginState | None, str]:
+    """INITIALIZED after a success, FAILED after the plugin (or its output) failed. Bad input says
+    nothing about the plugin's health: refused before the plugin ran, the state stays as it was;
+    refused by the plugin itself (an undecodable image, an unsupported option), it worked."""
+    if outcome.succeeded:
+        return registry_models.PluginState.INITIALIZED, "last execution succeeded"
+    if not plugin_ran:
+        return None, ""
+    if input_refused:
+        return (
+            registry_models.PluginState.INITIALIZED,
+            f"last execution refused its input: {outcome.error_code}",
+        )
+    return (
+        registry_models.PluginState.FAILED,
+        f"last execution failed: {outcome.error_code or 'interrupted'}",
+    )
+
+
+# --- Isolated runs: the parent's side ------------------------------------------------------
+
+
+def _run_isolated(plugin: str, payload: ExecutionPayload, hosting: Hosting) -> Any:
+    """Run the plugin in a pool child and return what it returned (decoded from JSON), or raise
+    the failure that says what happened to it."""
+    image, image_path = payload["image"], None
+    if len(image) > FILE_PAYLOAD_BYTES:
+        image, image_path = b"", _image_file(image)
+    task = child.ChildTask(
+        plugin=plugin,
+        mime_type=payload["mime_type"],
+        options=payload["options"],
+        memory_mb=hosting.memory_mb,
+        cpu_seconds=hosting.cpu_seconds,
+        image=image,
+        image_path=image_path,
+    )
+    try:
+        reply = _schedule(task, hosting)
+        for name, level, message in reply.logs:
+            logging.getLogger(name).log(level, "%s", message)
+        return _from_reply(reply, hosting)
+    finally:
+        if image_path is not None:
+            os.unlink(image_path)
+
+
+def _image_file(image: bytes) -> str:
+    descriptor, path = tempfile.mkstemp(prefix="plugin-image-", dir=SHARED_MEMORY_DIR)
+    with os.fdopen(descriptor, "wb") as stored:
+        stored.write(image)
+    return path
+
+
+def _schedule(task: child.ChildTask, hosting: Hosting) -> child.ChildReply:
+    pool = plugin_pool()
+    try:
+        future = pool.schedule(child.run_plugin, args=(task,), timeout=hosting.timeout_seconds)
+    except RuntimeError:  # the pool stopped between our look and our call
+        discard_pool(pool)
+        pool = plugin_pool()
+        future = pool.schedule(child.run_plugin, args=(task,), timeout=hosting.timeout_seconds)
+    try:
+        reply: child.ChildReply = future.result(timeout=hosting.timeout_seconds + POOL_WAIT_SECONDS)
+        return reply
+    except FutureTimeout as error:
+        if not future.done():  # our own wait ran out: no child took the task in time
+            future.cancel()
+            raise exceptions.ServiceUnavailable(
+                "No plugin process was free to run this request; retry later."
+            ) from error
+        raise exceptions.PluginTimeout(
+            f"The plugin ran past its limit of {hosting.timeout_seconds:g} s and was stopped.",
+            details={"timeout_seconds": hosting.timeout_seconds},
+        ) from error
+    except ProcessExpired as error:
+        raise _crash_failure(error.exitcode, hosting) from error
+    except BrokenProcessPool as error:
+        discard_pool(pool)
+        raise exceptions.ServiceUnavailable(
+            "The plugin processes stopped all at once; retry later."
+        ) from error
+    except BaseException:
+        future.cancel()  # interrupted while waiting: the child is stopped with us
+        raise
+
+
+def _crash_failure(exit_code: int | None, hosting: Hosting) -> exceptions.PluginError:
+    if exit_code is not None and exit_code < 0:
+        number = -exit_code
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        if number == signal.SIGXCPU:
+            return exceptions.ResourceLimit(
+                f"The plugin used more than its {hosting.cpu_seconds} s of CPU and was stopped.",
+                details={"limit": "cpu_seconds", "cpu_seconds": hosting.cpu_seconds},
+            )
+        return exceptions.PluginCrashed(
+            f"The plugin's process was killed by {name}.",
+            details={"signal": name, "signal_number": number},
+        )
+    return exceptions.PluginCrashed(
+        f"The plugin's process exited with status {exit_code}.",
+        details={"exit_code": exit_code},
+    )
+
+
+def _exit_details(code: object) -> dict[str, Any]:
+    return {"exit_code": code if isinstance(code, int) else None}
+
+
+def _from_reply(reply: child.ChildReply, hosting: Hosting) -> Any:
+    """The child's reply as the same failure an inline run would raise, or the result."""
+    kind = reply.kind
+    if kind == child.OK:
+        return json.loads(reply.result_json)
+    if kind == child.NOT_A_DICT:
+        raise exceptions.OutputNotADict(details={"returned_type": reply.exception_type})
+    if kind == child.NOT_JSON:
+        raise exceptions.OutputNotJson(details={"reason": reply.message})
+    failure: exceptions.ExecutionFailure
+    if kind == child.IMAGE_UNREADABLE:
+        failure = exceptions.ImageUnreadable(reply.message or None)
+    elif kind == child.OPTIONS_UNSUPPORTED:
+        failure = exceptions.OptionsInvalid(reply.message or None)
+    elif kind == child.MEMORY:
+        failure = exceptions.ResourceLimit(
+            f"The plugin ran out of memory under its limit of {hosting.memory_mb} MB.",
+            details={"limit": "memory_mb", "memory_mb": hosting.memory_mb},
+        )
+    elif kind == child.EXITED:
+        failure = exceptions.PluginExited(details=_exit_details(reply.exit_code))
+    elif kind == child.INTERRUPTED:
+        failure = exceptions.PluginInterrupted()
+    elif kind == child.NOT_INSTALLED:
+        failure = exceptions.PluginUnavailable(
+            f"The plugin is unavailable in the plugin process: {reply.message}",
+            details={"reason": reply.message},
+        )
+    else:
+        failure = _plugin_failure(type_name=reply.exception_type, message=reply.message)
+    failure.remote_traceback = reply.traceback
+    raise failure

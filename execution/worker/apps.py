@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WorkerConfig(AppConfig):
+    name = "execution.worker"
+    label = "execution_worker"
+    verbose_name = "Execution worker"

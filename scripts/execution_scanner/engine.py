@@ -1,0 +1,163 @@
+"""The engine: the ``Rule`` protocol, the project's files parsed once, every rule run, reported.
+
+It reads the AST and never imports the code it checks, so it runs before Django is configured
+and on a tree that does not import. Standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from .names import Module
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+OK_MESSAGE = "Execution scanner OK"
+# Tests build fakes and call plugins directly to test them; the rest is not the project's code.
+SKIP_DIRS = {"migrations", "build", "dist", "node_modules", "__pycache__", "site-packages", "tests"}
+SKIP_DIRS |= {"venv"}  # and any directory holding pyvenv.cfg, and hidden ones
+Finding = tuple[ast.AST, str]  # where, and what is wrong there
+Parsed = Mapping[str, Module | SyntaxError | ValueError]
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Violation:
+    """One broken invariant at one place; sorts by path, line, column, rule."""
+
+    path: str
+    line: int
+    col: int
+    rule: str
+    message: str
+
+    def as_text(self) -> str:
+        return f"{self.path}:{self.line}:{self.col} {self.rule} {self.message}"
+
+    def as_dict(self) -> dict[str, str | int]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One invariant: ``why`` it exists, where it applies, and the only way out (``allow``).
+
+    ``also_allowed``: globs where part of the rule is waived; like ``allow``, each must match a
+    file (EXE008). ``check`` reads one module in scope; ``check_tree`` the whole tree.
+    ``defined_in`` is the rule's own file, where a stale entry of its lists is reported.
+    """
+
+    id: str
+    why: str
+    scope: tuple[str, ...]
+    allow: tuple[str, ...]
+    defined_in: str
+    also_allowed: tuple[str, ...] = ()
+    check: Callable[[Module, Tree], Iterable[Finding]] = lambda module, tree: ()
+    check_tree: Callable[[Tree], Iterable[Violation]] = lambda tree: ()
+
+    def violation(self, path: str, line: int, col: int, detail: str) -> Violation:
+        return Violation(path, line, col, self.id, f"{detail}: {self.why}")
+
+    def at(self, module: Module, node: ast.AST, detail: str) -> Violation:
+        """1-based; for ``x.attr`` the position of ``attr`` itself."""
+        line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
+        if isinstance(node, ast.Attribute) and node.end_lineno and node.end_col_offset:
+            line, col = node.end_lineno, node.end_col_offset - len(node.attr) + 1
+        return self.violation(module.path, line, col, detail)
+
+    def stale(self, entry: str, detail: str, listed_in: str = "") -> Violation:
+        """A violation at the line that lists ``entry`` (in this rule's own file by default)."""
+        source = Path(listed_in or self.defined_in)
+        lines = source.read_text().splitlines()
+        line = next((n for n, text in enumerate(lines, 1) if f'"{entry}"' in text), 1)
+        path = source.relative_to(REPOSITORY).as_posix()
+        return Violation(path, line, 1, self.id, f"{detail}: a stale exception hides nothing")
+
+
+@functools.cache
+def _glob(pattern: str) -> re.Pattern[str]:
+    """``**/`` spans any number of directories (none included); ``*`` stays in one segment."""
+    wild = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*"}
+    parts = re.split(r"(\*\*/|\*\*|\*)", pattern)
+    return re.compile("".join(wild.get(part, re.escape(part)) for part in parts) + r"\Z")
+
+
+def matches(path: str, patterns: Iterable[str]) -> bool:
+    return any(_glob(pattern).match(path) for pattern in patterns)
+
+
+class Tree:
+    """Every file of the scanned tree, and what rules ask about it as a whole."""
+
+    def __init__(
+        self, paths: Iterable[str], modules: Iterable[Module], rules: Sequence[Rule]
+    ) -> None:
+        self.paths, self.rules = frozenset(paths), rules
+        self.modules = list(modules)
+        self.module_names = {module.name for module in self.modules}
+        self.classes = {  # qualified class -> its qualified bases
+            f"{m.name}.{node.name}": {m.qualified(base, m.tree) for base in node.bases}
+            for m in self.modules
+            for node in m.tree.body
+            if isinstance(node, ast.ClassDef)
+        }
+
+    def subclasses(self, root: str) -> set[str]:
+        """``root`` and every class of the tree deriving from it, transitively."""
+        found: set[str] = set()
+        while len(found) < len(found := {root} | {c for c, b in self.classes.items() if found & b}):
+            pass
+        return found
+
+
+def parse(files: Mapping[str, str | bytes]) -> dict[str, Module | SyntaxError | ValueError]:
+    """Each file of an in-memory tree (relative POSIX path -> source), or why it does not parse."""
+    parsed: dict[str, Module | SyntaxError | ValueError] = {}
+    for path, source in files.items():
+        try:
+            parsed[path] = Module(path, ast.parse(source, filename=path))
+        except (SyntaxError, ValueError) as error:  # ValueError: NUL bytes
+            parsed[path] = error
+    return parsed
+
+
+def scan_parsed(parsed: Parsed, rules: Sequence[Rule]) -> list[Violation]:
+    modules = [module for module in parsed.values() if isinstance(module, Module)]
+    tree, violations = Tree(parsed, modules, rules), []
+    for path, error in parsed.items():
+        if not isinstance(error, Module):  # reported by EXE000, the first rule
+            line, col = getattr(error, "lineno", None) or 1, getattr(error, "offset", None) or 1
+            message = getattr(error, "msg", None) or error
+            violations.append(rules[0].violation(path, line, col, f"syntax error ({message})"))
+    for rule in rules:
+        violations.extend(rule.check_tree(tree))
+        for module in modules:
+            if matches(module.path, rule.scope) and not matches(module.path, rule.allow):
+                violations.extend(rule.at(module, *found) for found in rule.check(module, tree))
+    return sorted(set(violations))
+
+
+def python_files(root: Path) -> Iterator[Path]:
+    """The project's own .py files: no virtualenv, hidden directory, test or build output."""
+    for directory, subdirectories, filenames in os.walk(root):
+        here = Path(directory)
+        venvs = {name for name in subdirectories if (here / name / "pyvenv.cfg").exists()}
+        subdirectories[:] = sorted(
+            n
+            for n in set(subdirectories) - SKIP_DIRS - venvs
+            if n[0] != "." and "egg-info" not in n
+        )
+        yield from (here / n for n in sorted(filenames) if n.endswith(".py") and n != "conftest.py")
+
+
+def render(violations: Sequence[Violation], output_format: str = "text") -> str:
+    """The report, without a trailing newline."""
+    if output_format == "json":
+        return json.dumps([violation.as_dict() for violation in violations], indent=2)
+    return "\n".join(violation.as_text() for violation in violations) or OK_MESSAGE

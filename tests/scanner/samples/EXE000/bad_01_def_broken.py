@@ -1,0 +1,3 @@
+# scan-as: execution/broken.py
+def broken(:  # expect: EXE000
+    pass

@@ -1,0 +1,2 @@
+# scan-as: execution/ok.py
+VALUE = 1

@@ -1,0 +1,3 @@
+# scan-as: execution/api/views.py
+def analyse(discovery, name, payload):
+    return discovery.available[name].run(payload)  # expect: EXE001

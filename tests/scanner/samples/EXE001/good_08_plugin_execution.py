@@ -1,0 +1,10 @@
+# scan-as: execution/services/plugin_execution.py
+from execution.tool_runner import ToolRunner
+
+
+class PluginExecutionService:
+    def __init__(self, runner: ToolRunner) -> None:
+        self.runner: ToolRunner = runner
+
+    def execute(self, plugin, payload):
+        return self.runner.run(plugin, payload)

@@ -1,0 +1,2 @@
+# scan-as: execution/api/jobs.py
+import execution.tool_runner as runner_module  # expect: EXE002

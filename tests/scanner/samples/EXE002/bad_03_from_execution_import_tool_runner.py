@@ -1,0 +1,2 @@
+# scan-as: execution/tasks.py
+from execution import tool_runner  # expect: EXE002

@@ -1,0 +1,2 @@
+# scan-as: execution/admin.py
+from .tool_runner import ExecutionOutcome  # expect: EXE002

@@ -1,0 +1,2 @@
+# scan-as: execution/views/jobs.py
+from ..tool_runner import ToolRunner  # expect: EXE002

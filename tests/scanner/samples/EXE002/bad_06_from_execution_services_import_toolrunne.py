@@ -1,0 +1,2 @@
+# scan-as: registry/views/plugins.py
+from execution.services import ToolRunner  # expect: EXE002

@@ -1,0 +1,2 @@
+# scan-as: registry/admin.py
+from registry.models import PluginRegistry

@@ -1,0 +1,1 @@
+# scan-as: execution/__init__.py  # expect: EXE003

@@ -1,0 +1,2 @@
+# scan-as: execution/selectors.py
+FINISHED = Job.objects.filter(status="SUCCEEDED")  # expect: EXE004

@@ -1,0 +1,3 @@
+# scan-as: registry/services.py
+def mark_done(plugin):
+    setattr(plugin, "state", "SUCCESS")  # expect: EXE004

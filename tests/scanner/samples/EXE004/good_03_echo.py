@@ -1,0 +1,2 @@
+# scan-as: plugins/builtin/echo.py
+RESULT = {"state": "SUCCESS"}

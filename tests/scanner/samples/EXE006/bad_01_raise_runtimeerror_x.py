@@ -1,0 +1,3 @@
+# scan-as: execution/services/job_execution.py
+def f():
+    raise RuntimeError("x")  # expect: EXE006

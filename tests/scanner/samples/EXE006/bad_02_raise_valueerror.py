@@ -1,0 +1,3 @@
+# scan-as: execution/validation.py
+def f():
+    raise ValueError  # expect: EXE006

@@ -1,0 +1,3 @@
+# scan-as: execution/envelope.py
+def f():
+    raise NotImplementedError  # expect: EXE006

@@ -1,0 +1,1 @@
+"""A file of the pretend tree with nothing in it."""

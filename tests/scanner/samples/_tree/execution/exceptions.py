@@ -1,0 +1,10 @@
+class ExecutionFailure(Exception):
+    pass
+
+
+class PluginError(ExecutionFailure):
+    pass
+
+
+class Envelope:
+    pass
