@@ -68,16 +68,33 @@ def _scaled_services_missing() -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+_scaled_unavailable: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The scaled pass checks its services once, before collection: a module that talks to them
+    at import (the schemathesis one reads the live schema) would otherwise fail to collect."""
+    global _scaled_unavailable
     if os.environ.get("SCALED_TESTS") != "1":
         return
     missing = _scaled_services_missing()
-    if missing is None:
-        return
-    if os.environ.get("CI") == "true":
+    if missing is not None and os.environ.get("CI") == "true":
         pytest.exit(f"The scaled set-up's tests are required in CI: {missing}", returncode=1)
+    _scaled_unavailable = missing
+
+
+def scaled_set_up_unavailable() -> str | None:
+    """Why this scaled pass has no PostgreSQL or Redis (its tests skip), or None."""
+    return _scaled_unavailable
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _scaled_unavailable is None:
+        return
     for item in items:
-        item.add_marker(pytest.mark.skip(reason=f"scaled set-up unavailable: {missing}"))
+        item.add_marker(
+            pytest.mark.skip(reason=f"scaled set-up unavailable: {_scaled_unavailable}")
+        )
 
 
 # --- Plugins and the registry -------------------------------------------------------------

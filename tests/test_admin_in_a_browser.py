@@ -33,10 +33,16 @@ from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
 from tests.execution.cluster import cluster_env, database_url, qcluster, wait_for
 from tests.helpers import client_for
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Debian's Chromium, or the Google Chrome that CI runner images ship.
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
 CHROMEDRIVER = shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER) and os.environ.get("CI") != "true":
-    pytest.skip("Chromium and chromedriver are not installed", allow_module_level=True)
+    pytest.skip(
+        "Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
 
 from selenium import webdriver  # noqa: E402  (only once the browser is known to be there)
 from selenium.webdriver.chrome.service import Service  # noqa: E402

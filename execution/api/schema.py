@@ -124,30 +124,51 @@ LOCATION = OpenApiParameter(
 )
 
 _JOB_ID = "3f0c2b1e-8d4a-4c5e-9a7b-1f2e3d4c5b6a"
+# A real image, small enough to read: samples/qr-code.png, a QR code for
+# https://example.org/governed. Swagger UI's "Try it out" sends the example as it is, so it must
+# be a request that succeeds, not a truncated placeholder that fails and counts against a plugin.
+QR_CODE_PNG_BASE64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAASgAAAEoCAAAAADObDPFAAAC6ElEQVR42u3d0WrDQAwEQF/p//+y+m4Iknyyk7az"
+    "bwlOYwYdLPbFXXFIJV8IQIECBQoUKAEFChQoUKBACShQoECBAiWgQIECBQoUKAEFChQoUKBACShQoECBAiWgQIEC"
+    "BQoUKHmd7+4H1sUvihefj+L3RfL66vmYKEsPFChQoATUUz2q20PW0OfuOh8TZemBAgUKlIB6ukdlvSSS46P5d1ax"
+    "L3XPx0RZeqBAgQIloN7Vo3b7VwwdZ6IsPVCgQAkoUP+lR5170vGiL63icSbK0gMFCpSAAvXbelRcPL57nam6rzxM"
+    "lKUHChQoAQXqw3vU2vxcFF/ffT4mChQoUKBACairteZd+46y5xdk+9Dd17P0QIESUKBA/bYe1b2vdvf1prt+92ei"
+    "LD1QoECBAiVJbn9+VPX+XfY660tZP9r93Z+JAgUKFChQoORcL65eF6r2lennPlX3QYWJsvRAgQIloEB9WI/a/sJi"
+    "D9vtRdP7qUwUKFCgQIECJbs9qro/vLpvvHu9qfq92XMS7I+y9ECBAgVKQD3do46h3pMdd9f/IbbP3NIDBQoUKAE1"
+    "lPHnR8XF46rvd+8LTt3fM1GgQIECBQqUnGvG9H29rE91nwvlepSlBwqUgAIF6kPz2PWo6vvdvtY9PxNl6YECBQqU"
+    "gBrK236vdyQ96er1pLv+74yJAgUKFChQoOSU9vWo3fts5z6zkvd3e9XueZsoUKBAgQIFSqZ6VNZruv0lmn2pex67"
+    "16FMFChQoECBAiXTPequflN9vYrn1d2XZaIsPVCgQIESUE/1qKu9K5K+lH2uus9qmShLDxQoUAIK1B/pUUfSc6ae"
+    "9xTDf89EgQIFChQoUDLdo2L48yvpW/Gm8zRRoECBAgUKlEz1qKn7Zd37edXzmb7OZaJAgQIFChQoOdeLYGCiQIEC"
+    "BQqUgAIFChQoUKAEFChQoECBElCgQIECBQqUgAIFChQoUKAEFChQoECBElCgQIECBQqUgNrND8Ptg2BV+XjxAAAA"
+    "AElFTkSuQmCC"
+)
 ANALYZE_REQUEST_EXAMPLE = OpenApiExample(
-    "Faces in a photograph (JSON, base64)",
+    "A QR code (JSON, base64)",
     value={
-        "plugin": "face-detection",
-        "image": "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U...",
-        "mime_type": "image/jpeg",
-        "options": {"min_size": 40},
+        "plugin": "qr-code",
+        "image": QR_CODE_PNG_BASE64,
+        "mime_type": "image/png",
+        "options": {},
     },
     request_only=True,
     media_type="application/json",
 )
 SYNC_RESULT_EXAMPLE = OpenApiExample(
-    "Faces found",
+    "The QR code's text",
     value={
         "job_id": _JOB_ID,
         "status": "SUCCESS",
-        "plugin": "face-detection",
+        "plugin": "qr-code",
         "result": {
-            "faces": [{"x": 176, "y": 65, "width": 96, "height": 96}],
+            "codes": [
+                {
+                    "text": "https://example.org/governed",
+                    "points": [[48.0, 48.0], [247.0, 48.0], [246.77, 246.77], [48.0, 247.0]],
+                }
+            ],
             "count": 1,
-            "image_width": 512,
-            "image_height": 512,
         },
-        "execution_time_ms": 81.5,
+        "execution_time_ms": 12.5,
     },
     response_only=True,
     status_codes=["200"],
@@ -157,7 +178,7 @@ ACCEPTED_EXAMPLE = OpenApiExample(
     value={
         "job_id": _JOB_ID,
         "status": "PENDING",
-        "plugin": "face-detection",
+        "plugin": "qr-code",
         "created_at": "2026-11-21T12:00:00Z",
     },
     response_only=True,

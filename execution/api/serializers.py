@@ -91,13 +91,32 @@ class AnalyzeRequestSerializer(serializers.Serializer):
         )
 
 
-class AnalyzeMultipartSerializer(serializers.Serializer):
-    """The multipart form of the analysis request (documentation only: parsing is shared)."""
+@extend_schema_field({"type": "string", "maxLength": 100, "example": "qr-code"})
+class PluginNameField(serializers.CharField):
+    """A plugin's name, with an example Swagger UI fills the form with."""
 
-    plugin = serializers.CharField(max_length=100)
+
+# Documentation only: both forms of the request are parsed by AnalyzeRequestSerializer. Its
+# docstring is the schema component's description, so it speaks to clients.
+class AnalyzeMultipartSerializer(serializers.Serializer):
+    """The analysis request as a multipart form, with the image as a file part."""
+
+    # The defaults are what Swagger UI fills the form with: empty, rather than its "string"
+    # placeholder, which would be sent as a MIME type and as options, and refused.
+    plugin = PluginNameField(max_length=100, help_text="Name of the plugin to run.")
     image = serializers.FileField(help_text="The image file.")
-    mime_type = serializers.CharField(required=False, help_text="Defaults to the part's type.")
-    options = serializers.CharField(required=False, help_text="Plugin options as JSON text.")
+    mime_type = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Leave empty to use the file part's type.",
+    )
+    options = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='Plugin options as JSON text, e.g. {"min_size": 40}; empty for none.',
+    )
 
 
 class JobFilterSerializer(serializers.Serializer):

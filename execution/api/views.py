@@ -82,6 +82,13 @@ class AnalyzeExecutionView(ApiView):
     @extend_schema(
         operation_id="analyze_execution",
         summary="Run one plugin on one image now",
+        description=(
+            "Runs the plugin on the image through the whole governed path and answers with its "
+            "result. The body is JSON with the image in base64, or `multipart/form-data` with the "
+            "image as a file part. Every request that names a plugin becomes a job, failed ones "
+            "included: a failure answers with the error envelope and its `job_id`. Send an "
+            "`Idempotency-Key` to make a retry safe."
+        ),
         request=ANALYZE_REQUEST,
         parameters=[IDEMPOTENCY_KEY, REPLAYED, RETRY_AFTER],
         responses={200: SyncResultSerializer, **error_responses(400, 408, 409, 413, 415, 422)},
@@ -147,6 +154,10 @@ class JobListView(ApiView):
     @extend_schema(
         operation_id="jobs_list",
         summary="Jobs, newest first",
+        description=(
+            "Your jobs (staff see every job), newest first, 50 a page. Filter by `plugin`, and by "
+            "`status` in any case (`success`, `FAILED`)."
+        ),
         parameters=[
             JobFilterSerializer,
             OpenApiParameter(
@@ -178,6 +189,11 @@ class JobDetailView(ApiView):
         operation_id="jobs_retrieve",
         parameters=[RETRY_AFTER],
         summary="One job",
+        description=(
+            "One of your jobs: its status (PENDING, RUNNING, SUCCESS, FAILED, CANCELLED), input "
+            "metadata, timings, and the error envelope if it failed. Another client's job answers "
+            "404, as an unknown id does."
+        ),
         responses={200: JobSerializer, **error_responses(404)},
     )
     def get(self, request: Request, job_id: str) -> Response:
@@ -200,6 +216,10 @@ class JobResultView(ApiView):
         operation_id="jobs_result",
         parameters=[RETRY_AFTER],
         summary="The result, or the error, of a finished job",
+        description=(
+            "The result, or the error envelope, of a job that is SUCCESS, FAILED or CANCELLED. "
+            "While it is PENDING or RUNNING this answers 409 `JOB_NOT_FINISHED`: poll again later."
+        ),
         responses={
             200: OpenApiResponse(JobResultSerializer, description="The job finished."),
             **error_responses(404, 409),
@@ -221,6 +241,11 @@ class PluginListView(ApiView):
         operation_id="plugins_list",
         parameters=[RETRY_AFTER],
         summary="Plugins with state, reason, schemas and metrics",
+        description=(
+            "Every plugin the registry knows: its state and the reason for it, its options and "
+            "output schemas, and its metrics. An UNAVAILABLE plugin cannot be run; its reason says "
+            "why."
+        ),
         responses={200: PluginSerializer(many=True), **error_responses()},
     )
     def get(self, request: Request) -> Response:
@@ -232,6 +257,7 @@ class PluginDetailView(ApiView):
         operation_id="plugins_retrieve",
         parameters=[RETRY_AFTER],
         summary="One plugin",
+        description="One plugin, as in the list. An unknown name answers 404 `PLUGIN_NOT_FOUND`.",
         responses={200: PluginSerializer, **error_responses(404)},
     )
     def get(self, request: Request, name: str) -> Response:

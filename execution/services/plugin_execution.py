@@ -70,7 +70,12 @@ class PluginExecutionService:
             )
         if name not in directory.available:
             # The row says runnable but this process cannot load it: make the row true.
-            reason = directory.unavailable.get(name, "not installed where this request ran")
+            reason = directory.unavailable.get(
+                name,
+                "installed after this process started, or not on this machine: install it on "
+                "every machine, restart the web and worker processes, then run "
+                "manage.py sync_plugins",
+            )
             registry_services.plugin_mark_unavailable(plugin_name=name, reason=reason)
             raise exceptions.PluginUnavailable(
                 f"The plugin {name!r} is unavailable: {reason}",

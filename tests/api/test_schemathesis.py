@@ -37,6 +37,7 @@ from execution.api.throttling import TokenRateThrottle
 from execution.models import JobMode, JobStatus
 from execution_project.wsgi import application
 from tests import images
+from tests.conftest import scaled_set_up_unavailable
 from tests.envelopes import assert_envelope, strings
 from tests.helpers import job_of
 
@@ -123,6 +124,9 @@ def _schema() -> schemathesis.BaseSchema:
     return loaded
 
 
+if unavailable := scaled_set_up_unavailable():
+    # Reading the schema goes through the cache, which is the missing Redis on this pass.
+    pytest.skip(f"scaled set-up unavailable: {unavailable}", allow_module_level=True)
 schema = _schema()
 
 
