@@ -170,15 +170,19 @@ def test_face_detection_options_that_crashed_opencv_answer_an_envelope(
     api_client: APIClient, settings: Any
 ) -> None:
     """The issue's case: on a white 5,800 px PNG, scale_factor 1.01 and min_size 1 made OpenCV
-    segfault the server process. Under the memory limit its 17.7 GB allocation is refused, and
-    the next request (on the same child: a pool of one) finds a classifier set up anew."""
+    segfault the server process. The plugin's schema now refuses options that costly (and, past
+    it, OpenCV's allocation meets the child's memory limit); the next request, on the same
+    child (a pool of one), succeeds."""
     settings.EXECUTION = {**settings.EXECUTION, "POOL_SIZE": 1}
     image = white_png(5800)
 
     response = analyze(api_client, "face-detection", image, scale_factor=1.01, min_size=1)
 
-    error = envelope(response, 400, "RESOURCE_LIMIT")
-    assert error["details"] == {"limit": "memory_mb", "memory_mb": 2048}
+    error = envelope(response, 400, "OPTIONS_INVALID")
+    assert {problem["path"] for problem in error["details"]["errors"]} == {
+        "scale_factor",
+        "min_size",
+    }
     response = api_client.post(
         ANALYZE,
         {
