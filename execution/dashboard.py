@@ -1,7 +1,7 @@
 """The operator's overview on the admin index: a few small reads, none that scans the Job table.
 
-Executions and latency come from the registry's hourly buckets; the queue from two indexed
-aggregates over unfinished jobs; the cluster from django-q2's own ``Stat``; the sweep from its
+Executions and latency come from the registry's hourly buckets; the queue from one grouped query
+over unfinished jobs (the status index); the cluster from django-q2's own ``Stat``; the sweep from its
 ``Schedule``.
 """
 
@@ -13,21 +13,13 @@ from typing import Any
 
 from django.db.models import Count, Min
 from django.utils import timezone
-from django_q.conf import Conf
-from django_q.models import Schedule
-from django_q.status import Stat
 
 from execution.conf import execution_settings
-from execution.management.commands.ensure_schedules import SWEEP_NAME
 from execution.models import Job, JobStatus
+from execution.selectors import clusters_running, sweep_on_time, sweep_schedule
 from registry.display import format_percent
 from registry.metrics import outcome_totals, overall_latency_summary
 from registry.models import Outcome, PluginRegistry, PluginState
-
-# The scheduler runs every 30 s on each cluster: a sweep may start up to a minute past its due
-# time without anything being wrong (the same allowance as /readyz's sweep check).
-SWEEP_GRACE = timedelta(seconds=60)
-
 
 WINDOWS = (("hour", "last hour", timedelta(hours=1)), ("day", "last 24 hours", timedelta(hours=24)))
 
@@ -135,10 +127,8 @@ def queue_figures() -> list[QueueFigures]:
     return figures
 
 
-def cluster_figures() -> list[ClusterFigures]:
-    """The worker clusters running now, as /readyz counts them: each refreshes its Stat every
-    half second; one seen longer ago, or stopping, is not counted."""
-    seen_since = timezone.now() - timedelta(seconds=execution_settings.CLUSTER_SEEN_WITHIN_SECONDS)
+def cluster_figures(*, now: datetime) -> list[ClusterFigures]:
+    """The worker clusters running now, as /readyz counts them."""
     return sorted(
         (
             ClusterFigures(
@@ -148,8 +138,7 @@ def cluster_figures() -> list[ClusterFigures]:
                 workers=len(stat.workers),
                 started=stat.tob,
             )
-            for stat in Stat.get_all()
-            if stat.timestamp >= seen_since and stat.status not in (Conf.STOPPING, Conf.STOPPED)
+            for stat in clusters_running(now=now)
         ),
         key=lambda cluster: (cluster.host, cluster.cluster_id),
     )
@@ -157,16 +146,16 @@ def cluster_figures() -> list[ClusterFigures]:
 
 def sweep_figures(*, now: datetime) -> SweepFigures:
     interval = execution_settings.SWEEP_INTERVAL_MINUTES
-    schedule = Schedule.objects.filter(name=SWEEP_NAME).only("next_run").first()
+    schedule = sweep_schedule()
     if schedule is None or schedule.next_run is None:
         return SweepFigures(
             scheduled=False, next_run=None, interval_minutes=interval, on_time=False
         )
-    # The scheduler moves next_run on each time it queues the sweep: one more than an interval
-    # and the grace in the past means no cluster has been scheduling it.
-    on_time = schedule.next_run >= now - timedelta(minutes=interval) - SWEEP_GRACE
     return SweepFigures(
-        scheduled=True, next_run=schedule.next_run, interval_minutes=interval, on_time=on_time
+        scheduled=True,
+        next_run=schedule.next_run,
+        interval_minutes=interval,
+        on_time=sweep_on_time(next_run=schedule.next_run, now=now),
     )
 
 
@@ -176,7 +165,7 @@ def dashboard_overview() -> Overview:
         windows=window_figures(now=now),
         unhealthy=unhealthy_plugins(),
         queue=queue_figures(),
-        clusters=cluster_figures(),
+        clusters=cluster_figures(now=now),
         sweep=sweep_figures(now=now),
         now=now,
     )

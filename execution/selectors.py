@@ -1,11 +1,23 @@
-"""Reads of jobs, named for their readers."""
+"""Reads of jobs and of the worker side (its clusters, the sweep's schedule), named for their
+readers."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
+from django_q.conf import Conf
+from django_q.models import Schedule
+from django_q.status import Stat
+
+from execution.conf import execution_settings
+from execution.management.commands.ensure_schedules import SWEEP_NAME
 from execution.models import Job, JobQuerySet
+
+# The scheduler runs every 30 s on each cluster: a sweep may start up to a minute past its due
+# time without anything being wrong.
+SWEEP_GRACE = timedelta(seconds=60)
 
 
 def job_get(*, job_id: str, user: Any) -> Job | None:
@@ -25,3 +37,27 @@ def job_list(*, user: Any, plugin: str | None = None, status: str | None = None)
     if status:
         jobs = jobs.filter(status=status.upper())
     return jobs
+
+
+def clusters_running(*, now: datetime, broker: Any = None) -> list[Stat]:
+    """The django-q2 clusters at work, from their status on ``broker`` (django-q2's own when
+    None): each rewrites its ``Stat`` every half second, so one seen longer ago than
+    ``CLUSTER_SEEN_WITHIN_SECONDS``, or stopping, is not counted."""
+    seen_since = now - timedelta(seconds=execution_settings.CLUSTER_SEEN_WITHIN_SECONDS)
+    return [
+        stat
+        for stat in Stat.get_all(broker=broker)
+        if stat.timestamp >= seen_since and stat.status not in (Conf.STOPPING, Conf.STOPPED)
+    ]
+
+
+def sweep_schedule() -> Schedule | None:
+    """The sweep's django-q2 schedule; None until ``manage.py ensure_schedules`` has run."""
+    return Schedule.objects.filter(name=SWEEP_NAME).only("next_run").first()
+
+
+def sweep_on_time(*, next_run: datetime, now: datetime) -> bool:
+    """The scheduler moves ``next_run`` on each time it queues the sweep: one more than an
+    interval and the grace in the past means no cluster has been scheduling it."""
+    interval = timedelta(minutes=execution_settings.SWEEP_INTERVAL_MINUTES)
+    return next_run >= now - interval - SWEEP_GRACE

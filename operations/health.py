@@ -30,15 +30,13 @@ from django.views.decorators.cache import never_cache
 from django_q.brokers import get_broker
 from django_q.brokers.redis_broker import Redis as RedisBroker
 from django_q.conf import Conf
-from django_q.models import Schedule
-from django_q.status import Stat
 from health_check import checks as builtin_checks
 from health_check.base import HealthCheck, HealthCheckResult
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
 from execution.conf import execution_settings
-from execution.management.commands.ensure_schedules import SWEEP_NAME
+from execution.selectors import clusters_running, sweep_on_time, sweep_schedule
 
 # Threads for checks; more than the checks of one request, so a few hung ones leave room.
 _CHECK_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="readyz")
@@ -112,23 +110,15 @@ class Cluster(Bounded, HealthCheck):
     every half second, to the broker's cache or Redis."""
 
     def run(self) -> None:
-        window = datetime.timedelta(seconds=execution_settings.CLUSTER_SEEN_WITHIN_SECONDS)
         try:
-            stats = Stat.get_all(broker=_bounded_broker())
+            running = clusters_running(now=timezone.now(), broker=_bounded_broker())
         except Exception as error:
             raise ServiceUnavailable(
                 f"cluster status unreadable: {type(error).__name__}"
             ) from error
-        since = timezone.now() - window
-        running = [
-            stat
-            for stat in stats
-            if stat.timestamp >= since and stat.status not in (Conf.STOPPING, Conf.STOPPED)
-        ]
         if not running:
-            raise ServiceUnavailable(
-                f"no worker cluster seen in the last {window.total_seconds():g} s"
-            )
+            window = execution_settings.CLUSTER_SEEN_WITHIN_SECONDS
+            raise ServiceUnavailable(f"no worker cluster seen in the last {window:g} s")
 
 
 @dataclasses.dataclass
@@ -138,17 +128,15 @@ class Sweep(Bounded, HealthCheck):
 
     def run(self) -> None:
         try:
-            schedule = Schedule.objects.filter(name=SWEEP_NAME).only("next_run").first()
+            schedule = sweep_schedule()
         finally:
             # A pool thread is no request: nothing else would ever close its connection.
             db_connection.close()
         if schedule is None:
             raise ServiceUnavailable("the sweep is not scheduled: run manage.py ensure_schedules")
-        overdue_after = datetime.timedelta(
-            seconds=execution_settings.SWEEP_INTERVAL_MINUTES * 60 + 60
-        )
-        if schedule.next_run is not None and schedule.next_run < timezone.now() - overdue_after:
-            late = (timezone.now() - schedule.next_run).total_seconds()
+        now = timezone.now()
+        if schedule.next_run is not None and not sweep_on_time(next_run=schedule.next_run, now=now):
+            late = (now - schedule.next_run).total_seconds()
             raise ServiceUnavailable(f"the sweep is {late:.0f} s overdue")
 
 

@@ -12,9 +12,10 @@ from django.test import Client
 from django.utils import timezone
 from django_q.models import Schedule
 
-from execution.dashboard import SWEEP_GRACE, sweep_figures
+from execution.dashboard import sweep_figures
 from execution.management.commands.ensure_schedules import SWEEP_NAME
 from execution.models import Job, JobMode, JobStatus
+from execution.selectors import SWEEP_GRACE
 from registry import services as registry_services
 from registry.models import PluginRegistry
 
