@@ -22,12 +22,11 @@ from execution import exceptions
 from execution.models import FailedJob, Job, JobStatus
 from execution.services.rerun import job_rerun
 from execution.views import job_image_thumbnail
-from registry.admin import PluginRegistryAdmin
+from registry.admin import DASHBOARD_CSS, PluginRegistryAdmin
 from registry.display import badge, format_bytes, format_duration_ms, pretty_json
 from registry.models import PluginRegistry
 
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-DASHBOARD_CSS = "registry/dashboard.css"
 
 
 class PluginFilter(admin.SimpleListFilter):

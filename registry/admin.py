@@ -35,6 +35,7 @@ from registry.models import PluginRegistry, PluginState
 
 RECENT = timedelta(hours=24)
 DASHBOARD_CSS = "registry/dashboard.css"
+OPERATOR_DISABLED = mark_safe('<span class="operator-disabled">disabled by an operator</span>')
 # Unhealthy first: a plugin that cannot run, then one whose last run broke, then the rest.
 HEALTH_RANK = Case(
     When(state=PluginState.UNAVAILABLE, then=Value(0)),
@@ -174,10 +175,11 @@ class PluginRegistryAdmin(admin.ModelAdmin):
     @admin.display(description="state", ordering="health_rank")
     def state_badge(self, plugin: PluginRegistry) -> SafeString:
         """The state, the operator's marker where they disabled it, and the reason."""
+        marker = OPERATOR_DISABLED if plugin.disabled else ""
         return format_html(
             '{} {}<span class="reason" title="{}">{}</span>',
             badge(plugin.state, title=plugin.reason),
-            self.operator_disabled(plugin) or "",
+            marker,
             plugin.reason,
             plugin.reason,
         )
@@ -225,12 +227,6 @@ class PluginRegistryAdmin(admin.ModelAdmin):
         return format_html(
             '<span title="{}">{}</span>', plugin.last_used.isoformat(), format_ago(plugin.last_used)
         )
-
-    @staticmethod
-    def operator_disabled(plugin: PluginRegistry) -> SafeString | None:
-        if not plugin.disabled:
-            return None
-        return mark_safe('<span class="operator-disabled">disabled by an operator</span>')
 
     # --- the plugin page ----------------------------------------------------------------------
 

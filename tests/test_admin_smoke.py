@@ -9,6 +9,7 @@ import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -55,9 +56,7 @@ def one_of_everything(user: Any, django_capture_on_commit_callbacks: Any) -> Non
 
 def test_every_admin_page_opens(ops_client: Client, one_of_everything: None) -> None:
     request = RequestFactory().get("/admin/")
-    request.user = ops_client.session and __import__(
-        "django.contrib.auth"
-    ).contrib.auth.get_user_model().objects.get(username="ops")
+    request.user = get_user_model().objects.get(username="ops")
     urls = ["/admin/", "/"]
     for model, model_admin in admin.site._registry.items():
         app, name = model._meta.app_label, model._meta.model_name
