@@ -9,7 +9,7 @@ Three figures, each with its target (figures, not tests: nothing here fails a bu
 1. in-process: ``AnalysisExecutionService().execute()`` of a no-op plugin (job row, ToolRunner,
    registry metrics and buckets) against a bare ``plugin.run()``: the overhead per execution in
    microseconds, and the SQL statements per execution (target <= 1 ms on SQLite, <= 2 ms on
-   PostgreSQL);
+   PostgreSQL, with the plugin inline; at most 2 ms more with it in a pool child, the default);
 2. HTTP: ``POST /v1/analyze-execution`` (no-op plugin, tiny PNG) against a bare DRF endpoint
    with the same authentication, throttle and parsers that parses the body and answers 200, on
    the gunicorn ``make run`` starts (its config module, 2 workers) with a qcluster beside it, at
@@ -67,6 +67,8 @@ CONCURRENCY = (1, 4, 16)
 MIB = 1024 * 1024
 BIG_IMAGE_BYTES = 20 * 1000 * 1000
 TARGETS = {"sqlite": 1000.0, "postgresql": 2000.0}
+# What running the plugin in a pool child may add on top (the isolation benchmark's target).
+ISOLATION_TARGET_US = 2000.0
 
 
 def parse_args() -> argparse.Namespace:
@@ -106,22 +108,15 @@ def median_per_call(run: Callable[[], Any], calls: int) -> float:
 # --- 1. In-process ------------------------------------------------------------------------
 
 
-def isolation_modes() -> list[str]:
-    """The plugin hosting modes this checkout has: inline always, a process pool once the
-    isolation work provides one (the ISOLATION setting)."""
-    from django.conf import settings
-
-    return ["inline", "process"] if "ISOLATION" in settings.EXECUTION else ["inline"]
-
-
 def in_process(args: argparse.Namespace, vendor: str) -> None:
     from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext, override_settings
-    from execution.plugin_catalog import plugin_catalog
 
     from execution.models import Job
     from execution.services import AnalysisExecutionService
+    from execution.tool_runner.catalog import plugin_catalog
+    from execution.tool_runner.hosting import ISOLATIONS
     from execution.validation import ExecutionRequest
 
     image = base64.b64encode(tiny_png()).decode()
@@ -131,9 +126,11 @@ def in_process(args: argparse.Namespace, vendor: str) -> None:
 
     print("\n1. In-process: governed execute() of a no-op plugin vs a bare plugin.run()")
     print(f"   {args.trials} interleaved trials of {args.executions} calls; medians")
-    for mode in isolation_modes():
-        overrides = {"EXECUTION": {**settings.EXECUTION, "ISOLATION": mode}}
-        with override_settings(**overrides) if mode != "inline" else ExitStack():
+    for mode in sorted(ISOLATIONS):  # inline, then process: the added cost of isolation
+        hosting = {**settings.EXECUTION["PLUGIN_HOSTING_DEFAULTS"], "isolation": mode}
+        with override_settings(
+            EXECUTION={**settings.EXECUTION, "PLUGIN_HOSTING_DEFAULTS": hosting}
+        ):
             service = AnalysisExecutionService()
 
             def governed(service: AnalysisExecutionService = service) -> Any:
@@ -155,7 +152,7 @@ def in_process(args: argparse.Namespace, vendor: str) -> None:
                 for results, run in pair if trial % 2 == 0 else pair[::-1]:
                     results.append(median_per_call(run, args.executions))
             overhead_us = (statistics.median(governed_s) - statistics.median(bare_s)) * 1e6
-            target = TARGETS[vendor]
+            target = TARGETS[vendor] + (ISOLATION_TARGET_US if mode == "process" else 0.0)
             verdict = "meets" if overhead_us <= target else "ABOVE"
             print(
                 f"   {mode:<8} governed {statistics.median(governed_s) * 1e6:8.0f} us  "

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class JobStatus(models.TextChoices):
@@ -111,8 +112,10 @@ class Job(models.Model):
         related_name="execution_jobs",
         help_text="Who submitted the job (empty for jobs from the command line).",
     )
+    # A default rather than auto_now_add, which save() would overwrite: a sync job is created
+    # RUNNING, and its started_at is its created_at.
     created_at = models.DateTimeField(
-        auto_now_add=True, db_index=True, help_text="When the job was accepted."
+        default=timezone.now, editable=False, db_index=True, help_text="When the job was accepted."
     )
     started_at = models.DateTimeField(
         null=True, blank=True, help_text="When the job moved to RUNNING."

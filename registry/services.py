@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, F, TextField, Value, When
 from django.utils import timezone
 
 from plugins.discovery import Discovery
@@ -79,28 +78,29 @@ def registry_sync(*, discovery: Discovery) -> SyncReport:
     )
 
 
-def _unless_unavailable(state: str, reason: str) -> dict[str, Case]:
-    """Values that move the state, except on rows that are UNAVAILABLE: an operator's decision
-    or a missing dependency is never overwritten by the outcome of a run."""
-    keep = When(state=PluginState.UNAVAILABLE, then=F("state"))
-    keep_reason = When(state=PluginState.UNAVAILABLE, then=F("reason"))
-    return {
-        "state": Case(keep, default=Value(state), output_field=CharField()),
-        "reason": Case(keep_reason, default=Value(reason), output_field=TextField()),
-    }
+# --- Executions ---------------------------------------------------------------------------
+#
+# The hot path of every execution: one UPDATE as it starts, then two statements in one
+# transaction as it ends, written as SQL once per process rather than rebuilt from ORM
+# expressions on every call. Every change is relative to the row's current values (no
+# read-modify-write), so concurrent processes never lose a count.
 
 
 def plugin_mark_running(*, plugin_name: str) -> None:
-    PluginRegistry.objects.filter(name=plugin_name).update(
-        **_unless_unavailable(PluginState.RUNNING, "executing"), updated_at=timezone.now()
-    )
+    """RUNNING while a run is under way, unless UNAVAILABLE: an operator's decision, a missing
+    dependency or an open circuit (whose trial this may be) is never overwritten by a run."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _statements(connection.vendor).mark_running,
+            {
+                "plugin_name": plugin_name,
+                "running": PluginState.RUNNING.value,
+                "reason": "executing",
+                "unavailable": PluginState.UNAVAILABLE.value,
+                "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+            },
+        )
 
-
-# --- Recording executions -----------------------------------------------------------------
-#
-# The hot path of every execution: two statements in one transaction, written as SQL once per
-# process rather than rebuilt from ORM expressions on every call. Every change is relative to
-# the row's current values (no read-modify-write), so concurrent processes never lose a count.
 
 # A row the breaker did not close is never moved by a run: an operator disabled it, or a
 # dependency is missing. A row the breaker opened (circuit_open_until set) is moved by its trial.
@@ -156,11 +156,23 @@ _STATE_CHANGES = {
 }
 
 
+@dataclass(frozen=True)
+class _Statements:
+    mark_running: str
+    # The row UPDATE for each kind of execution, and the bucket UPSERT.
+    record: dict[str, str]
+    bucket_upsert: str
+
+
 @functools.cache
-def _record_statements(vendor: str) -> tuple[dict[str, str], str]:
-    """The row UPDATE for each kind of execution, and the bucket UPSERT, for this database."""
+def _statements(vendor: str) -> _Statements:
+    """The hot path's SQL for this database."""
     quote = connection.ops.quote_name
     registry_table = quote(PluginRegistry._meta.db_table)
+    mark_running = (
+        f"UPDATE {registry_table} SET state = %(running)s, reason = %(reason)s, "
+        "updated_at = %(now)s WHERE name = %(plugin_name)s AND state <> %(unavailable)s"
+    )
     updates = {
         kind: f"UPDATE {registry_table} SET {_COUNTERS}{',' if changes else ''}{changes} "
         "WHERE name = %(plugin_name)s"
@@ -179,7 +191,7 @@ def _record_statements(vendor: str) -> tuple[dict[str, str], str]:
         f"1, %(elapsed_ms)s) ON CONFLICT ({key}) DO UPDATE SET "
         f"{count} = {bucket_table}.{count} + 1, {total} = {bucket_table}.{total} + %(elapsed_ms)s"
     )
-    return updates, upsert
+    return _Statements(mark_running=mark_running, record=updates, bucket_upsert=upsert)
 
 
 def _execution_kind(outcome: Outcome, state: PluginState | None, circuit_failure: bool) -> str:
@@ -212,7 +224,7 @@ def update_execution_metrics(
     (``plugin_claim_circuit_trial``), and its success closes the circuit.
     """
     now = timezone.now()
-    updates, upsert = _record_statements(connection.vendor)
+    statements = _statements(connection.vendor)
     adapt = connection.ops.adapt_datetimefield_value
     params: dict[str, Any] = {
         "plugin_name": plugin_name,
@@ -234,9 +246,11 @@ def update_execution_metrics(
         "latency_bucket": latency_bucket_index(elapsed_ms),
     }
     kind = _execution_kind(outcome, state, circuit_failure)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(updates[kind], params)
-        cursor.execute(upsert, params)
+    # No savepoint when a caller's transaction holds this one (the ToolRunner's record of the
+    # job): nothing here is rolled back alone.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(statements.record[kind], params)
+        cursor.execute(statements.bucket_upsert, params)
 
 
 def plugin_claim_circuit_trial(*, plugin_name: str, cooldown_seconds: float) -> bool:

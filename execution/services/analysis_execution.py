@@ -29,8 +29,7 @@ class AnalysisExecutionService:
 
     def execute(self, *, request: ExecutionRequest, user: Any = None) -> Job:
         """Run one plugin now. The returned job is finished: SUCCESS or FAILED."""
-        job = self.jobs.create_job(request=request, mode=JobMode.SYNC, user=user)
-        return self.jobs.run_job(job=job, request=request)
+        return self.jobs.run_sync(request=request, user=user)
 
     def submit(self, *, request: ExecutionRequest, user: Any = None) -> Job:
         """Accept a job for a worker. Returns it PENDING, or FAILED if its input is refused.

@@ -19,6 +19,7 @@ from execution.deferred_writes import DATABASE_UNAVAILABLE, write_later
 from execution.envelope import build_envelope, public_envelope
 from execution.logs import bind
 from execution.models import FINISHED_STATUSES, Job, JobMode, JobStatus
+from execution.services.job_statements import job_insert, job_transition
 from execution.services.plugin_execution import PluginExecutionService
 from execution.tool_runner import ExecutionOutcome, interruption_failure
 from execution.validation import ExecutionRequest, ValidatedInput, storable_text, unstorable
@@ -61,6 +62,21 @@ def _not_recorded(job: Job) -> exceptions.ServiceUnavailable:
     )
 
 
+def _new_job(*, request: ExecutionRequest, mode: JobMode, user: Any, status: JobStatus) -> Job:
+    """An unsaved job for ``request``: what cannot be stored as given is stored cut or not at
+    all, so a request with a garbage plugin name or options is still recorded as refused."""
+    return Job(
+        plugin=storable_text(request.plugin, limit=100),
+        mode=mode,
+        status=status,
+        mime_type=storable_text(request.mime_type or "", limit=100),
+        options=request.options
+        if isinstance(request.options, dict) and not unstorable(request.options)
+        else None,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
 def _failure_fields(envelope: dict[str, Any]) -> dict[str, Any]:
     """The columns a FAILED job stores from its envelope."""
     return {
@@ -75,17 +91,13 @@ def _failure_fields(envelope: dict[str, Any]) -> dict[str, Any]:
 class JobExecutionService:
     """Owns the Job rows: PENDING → RUNNING → SUCCESS | FAILED, or PENDING → CANCELLED.
 
-    Every transition goes through ``_transition``, an UPDATE conditional on the current status,
+    Every transition goes through ``job_transition``, an UPDATE conditional on the current status,
     so two processes can never both move the same job (a redelivered task, a cancel racing a
     worker, the sweep racing a late finish), and a finished job never moves again.
     """
 
     def __init__(self, *, plugins: PluginExecutionService | None = None) -> None:
         self.plugins = plugins or PluginExecutionService()
-
-    @staticmethod
-    def _transition(job_id: Any, *, from_status: str, **fields: Any) -> bool:
-        return bool(Job.objects.filter(pk=job_id, status=from_status).update(**fields))
 
     def create_job(
         self,
@@ -96,39 +108,35 @@ class JobExecutionService:
         validated: ValidatedInput | None = None,
     ) -> Job:
         """A PENDING job; given the ``validated`` input, its image is stored for a worker."""
-        job = Job(
-            plugin=storable_text(request.plugin, limit=100),
-            mode=mode,
-            status=JobStatus.PENDING,
-            mime_type=storable_text(request.mime_type or "", limit=100),
-            options=request.options
-            if isinstance(request.options, dict) and not unstorable(request.options)
-            else None,
-            created_by=user if getattr(user, "is_authenticated", False) else None,
-        )
+        job = _new_job(request=request, mode=mode, user=user, status=JobStatus.PENDING)
         if validated is not None:
             job.image_size, job.image_sha256 = validated.size, validated.sha256
             job.image.save(str(job.pk), ContentFile(validated.payload["image"]), save=False)
         if mode == JobMode.ASYNC:
             job.queued_at, job.enqueue_count = timezone.now(), 1
-        job.save(force_insert=True)
+        job_insert(job)
         return job
+
+    def run_sync(self, *, request: ExecutionRequest, user: Any = None) -> Job:
+        """Run a job in this request. It is born RUNNING, claimed by the request that creates
+        it: no other process could see it PENDING, so one statement fewer than a claim."""
+        job = _new_job(request=request, mode=JobMode.SYNC, user=user, status=JobStatus.RUNNING)
+        job.started_at, job.worker = job.created_at, _worker_name()
+        job_insert(job)
+        return self._run_claimed(job=job, request=request)
 
     def fail_job(self, *, job: Job, failure: exceptions.ExecutionFailure) -> Job:
         """Fail a job that never ran: refused at the door, or its queue was lost."""
         envelope = build_envelope(failure, job_id=str(job.pk), plugin=job.plugin)
-        self._transition(job.pk, from_status=JobStatus.PENDING, **_failure_fields(envelope))
+        job_transition(job.pk, from_status=JobStatus.PENDING, **_failure_fields(envelope))
         job.refresh_from_db()
         return job
 
     def run_job(self, *, job: Job, request: ExecutionRequest) -> Job:
-        """Claim the job, run it, record it. The record and the run's count are written in one
-        transaction (the ToolRunner's ``finally`` calls ``_record``), so a run is counted once
-        whatever ends it; when the database is away at that moment the record waits for it
-        (``execution.deferred_writes``) and the caller gets 503 with the job id."""
+        """Claim a PENDING job (a queued one, on a worker), then run and record it."""
         started_at = timezone.now()
         try:
-            claimed = self._transition(
+            claimed = job_transition(
                 job.pk,
                 from_status=JobStatus.PENDING,
                 status=JobStatus.RUNNING,
@@ -142,6 +150,14 @@ class JobExecutionService:
                 "The job is no longer PENDING.", job_id=str(job.pk), details={"job_id": str(job.pk)}
             )
         job.status, job.started_at = JobStatus.RUNNING, started_at
+        return self._run_claimed(job=job, request=request)
+
+    def _run_claimed(self, *, job: Job, request: ExecutionRequest) -> Job:
+        """Run a RUNNING job and record it. The record and the run's count are written in one
+        transaction (the ToolRunner's ``finally`` calls ``_record``), so a run is counted once
+        whatever ends it; when the database is away at that moment the record waits for it
+        (``execution.deferred_writes``) and the caller gets 503 with the job id."""
+        started_at = job.started_at or timezone.now()
         with bind(job_id=job.pk, plugin=job.plugin, mode=job.mode):
             image = job.image.name
             record = functools.partial(self._record, job)
@@ -211,7 +227,7 @@ class JobExecutionService:
             }
         else:
             fields |= _failure_fields(outcome.error or {})
-        if not self._transition(job.pk, from_status=JobStatus.RUNNING, **fields):
+        if not job_transition(job.pk, from_status=JobStatus.RUNNING, **fields):
             job.refresh_from_db()
             return False
         for name, value in fields.items():
@@ -220,7 +236,7 @@ class JobExecutionService:
 
     def cancel_job(self, *, job: Job) -> Job:
         image = job.image.name
-        cancelled = self._transition(
+        cancelled = job_transition(
             job.pk,
             from_status=JobStatus.PENDING,
             status=JobStatus.CANCELLED,
@@ -263,9 +279,7 @@ class JobExecutionService:
             envelope["_internal"] = {"traceback": f"No result from worker {job.worker or '?'}."}
             with transaction.atomic():
                 # The job's verdict and its count in one transaction: a run is counted once.
-                if not self._transition(
-                    job.pk, from_status=job.status, **_failure_fields(envelope)
-                ):
+                if not job_transition(job.pk, from_status=job.status, **_failure_fields(envelope)):
                     continue
                 if job.started_at is not None:
                     # The run's finally never ran: count it here, once, as the ToolRunner would.

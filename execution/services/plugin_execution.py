@@ -9,6 +9,7 @@ from execution import exceptions
 from execution.conf import execution_settings
 from execution.tool_runner import ExecutionOutcome, PluginDirectory, RecordRun, ToolRunner
 from execution.validation import ExecutionRequest, ValidatedInput
+from registry import selectors as registry_selectors
 from registry import services as registry_services
 from registry.models import PluginRegistry, PluginState
 
@@ -45,16 +46,13 @@ class PluginExecutionService:
         """Refuse a plugin that is unknown, UNAVAILABLE (its circuit open included, until the
         trial run after the cooldown) or not installed in this process."""
         directory = self.runner.directory()
-        rows = PluginRegistry.objects.filter(name=name).only(
-            "name", "state", "reason", "circuit_open_until"
-        )
-        row = rows.first()
+        row = registry_selectors.plugin_gate_row(name=name)
         if row is None and directory.knows(name):
             # Installed but never synced (a fresh database): sync instead of refusing. Two first
             # requests may race to insert the same rows; the loser reads the winner's.
             with contextlib.suppress(IntegrityError):
                 self.runner.sync_registry()
-            row = rows.first()
+            row = registry_selectors.plugin_gate_row(name=name)
         if row is None:
             raise exceptions.PluginNotFound(
                 f"No plugin is named {name!r}.",

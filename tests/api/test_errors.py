@@ -24,12 +24,12 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
 from execution.api import throttling
 from execution.api.idempotency import request_fingerprint
+from execution.api.parsers import JSONBodyParser
 from execution.api.throttling import FailedAuthenticationThrottle, TokenRateThrottle
 from execution.api.views import AnalyzeExecutionView
 from execution.models import IdempotencyRecord, Job, JobMode, JobStatus
@@ -451,7 +451,7 @@ def test_a_key_whose_first_request_is_still_running_is_409(
 ) -> None:
     """The in-progress claim is what a concurrent first request leaves in the table
     (test_idempotency.py races two real requests); here it is written directly."""
-    drf_request = Request(APIRequestFactory().post(path, VALID, format="json"), [JSONParser()])
+    drf_request = Request(APIRequestFactory().post(path, VALID, format="json"), [JSONBodyParser()])
     IdempotencyRecord.objects.create(
         user=user, key="in-flight", fingerprint=request_fingerprint(drf_request)
     )
