@@ -89,6 +89,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--no-cluster", action="store_true", help="HTTP without the qcluster make run starts"
     )
+    parser.add_argument(
+        "--isolation",
+        choices=["process", "inline"],
+        default="process",
+        help="how the servers host plugins (default process, as make run ships)",
+    )
     args = parser.parse_args()
     if args.database_url and "bench" not in urlsplit(args.database_url).path:
         parser.error("--database-url: the database's name must contain 'bench' (it is emptied)")
@@ -273,7 +279,7 @@ def http_throughput(
     pid = server.pid
     print(
         "\n2. HTTP: POST /v1/analyze-execution (no-op, tiny PNG) vs a bare DRF endpoint, "
-        "gunicorn as make run starts it (2 workers) + qcluster"
+        f"gunicorn as make run starts it (2 workers) + qcluster, plugins {args.isolation}"
     )
     print(f"   {args.trials} interleaved trials of {args.requests} requests; medians")
     for path in (GOVERNED_PATH, BARE_PATH):  # warm both up: imports, connections, caches
@@ -402,6 +408,7 @@ def main() -> None:
             "LOG_LEVEL": "INFO",
             # The throttle still runs (a cache read and write per request), but never refuses.
             "THROTTLE_USER_RATE": "100000000/hour",
+            "EXECUTION_PLUGIN_ISOLATION": args.isolation,
             # Room for the 20 MB image of the memory figure.
             "EXECUTION_MAX_IMAGE_BYTES": str(32 * MIB),
             "PYTHONPATH": str(REPO_ROOT),
