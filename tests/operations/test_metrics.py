@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -29,8 +28,8 @@ from execution.validation import ExecutionRequest
 from registry.models import Outcome, PluginState
 from registry.services import update_execution_metrics
 from tests import images
-from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
-from tests.execution.cluster import cluster_env, database_url, qcluster, wait_for
+from tests.conftest import b64
+from tests.execution.cluster import qcluster, wait_for
 from tests.execution.web import gunicorn
 from tests.helpers import job_of
 
@@ -191,18 +190,9 @@ def test_a_token_or_an_allowed_address_is_required_once_configured(
 
 @pytest.fixture
 def deployment(
-    transactional_db: None, synced_registry: None, settings: Any, tmp_path: Path, media_root: Path
+    synced_registry: None, server_env: Callable[..., dict[str, str]], tmp_path: Path
 ) -> Iterator[dict[str, Any]]:
-    env = cluster_env(
-        database_url=database_url(connection.settings_dict),
-        media_root=media_root,
-        var_dir=tmp_path / "var",
-        secret_key=settings.SECRET_KEY,
-        plugins=BUILTIN_PLUGINS + MISBEHAVING_PLUGINS,
-        workers=1,
-        redis_url=settings.Q_CLUSTER.get("redis", ""),
-        extra={"LOG_FORMAT": "json", "EXECUTION_METRICS_ALLOWED_IPS": ""},
-    )
+    env = server_env(workers=1, extra={"LOG_FORMAT": "json", "EXECUTION_METRICS_ALLOWED_IPS": ""})
     with ExitStack() as running:
         webs = [
             f"http://127.0.0.1:{running.enter_context(gunicorn(env, tmp_path / f'web-{n}.log'))[1]}"
