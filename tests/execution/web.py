@@ -4,6 +4,7 @@ the embedded set-up in a test's own VAR_DIR, stopped by pid however the test end
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -37,6 +39,24 @@ def status_of(url: str, *, token: str | None = None, timeout: float = 2) -> int 
         return error.code
     except OSError:
         return None
+
+
+def api_request(
+    url: str, token: str, payload: Any = None, *, method: str | None = None, timeout: float = 30
+) -> tuple[int, Any]:
+    """One request with the API token, JSON both ways (a POST when there is a payload): the
+    status and the decoded body, an error's envelope included."""
+    request = urllib.request.Request(
+        url,
+        data=None if payload is None else json.dumps(payload).encode(),
+        method=method,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def embedded_env(var_dir: Path, **extra: str) -> dict[str, str]:

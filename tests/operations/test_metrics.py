@@ -30,7 +30,7 @@ from registry.services import update_execution_metrics
 from tests import images
 from tests.conftest import b64
 from tests.execution.cluster import qcluster, wait_for
-from tests.execution.web import gunicorn
+from tests.execution.web import api_request, gunicorn
 from tests.helpers import job_of
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -202,19 +202,6 @@ def deployment(
         yield {"webs": webs, "cluster": cluster}
 
 
-def _post(url: str, token: str, body: dict[str, Any]) -> int:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
 @pytest.mark.every_database
 def test_one_scrape_counts_every_execution_of_every_process(
     deployment: dict[str, Any], user: Any
@@ -235,7 +222,7 @@ def test_one_scrape_counts_every_execution_of_every_process(
     ]
     for url, body, status, times in sent:
         for _ in range(times):
-            assert _post(url, token, body) == status
+            assert api_request(url, token, body)[0] == status
     wait_for(
         lambda: not Job.objects.exclude(status__in=[JobStatus.SUCCESS, JobStatus.FAILED]).exists(),
         timeout=30,
@@ -274,7 +261,7 @@ def test_one_scrape_counts_every_execution_of_every_process(
 
     # With the cluster gone, a new async job waits, and the scrape says since when.
     deployment["cluster"].stop()
-    assert _post(f"{first}/v1/analyze-execution/async", token, ok) == 202
+    assert api_request(f"{first}/v1/analyze-execution/async", token, ok)[0] == 202
     with urllib.request.urlopen(f"{first}/metrics", timeout=30) as response:
         samples = parse(response.read().decode())
     assert value(samples, "execution_queue_depth") == 1
