@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import base64
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
 from execution.tool_runner.catalog import plugin_catalog
 from registry.services import registry_sync
+from tests.execution.cluster import cluster_env, database_url
 from tests.helpers import client_for
 
 BUILTIN_PLUGINS = [
@@ -179,3 +182,26 @@ def media_root(settings: Any, tmp_path: Path) -> Path:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# --- Server processes on the test database ------------------------------------------------
+
+
+@pytest.fixture
+def server_env(
+    transactional_db: None, settings: Any, media_root: Path, tmp_path: Path
+) -> Callable[..., dict[str, str]]:
+    """``cluster_env`` for a server process (qcluster, gunicorn) on this test's database, broker,
+    images and key, with the built-in and misbehaving plugins; the rest (``workers`` at least)
+    is the caller's. It depends on the database fixture, so a fixture that starts processes
+    with it is torn down, and stops them, before the database is flushed."""
+    return functools.partial(
+        cluster_env,
+        database_url=database_url(connection.settings_dict),
+        media_root=media_root,
+        var_dir=tmp_path / "var",
+        secret_key=settings.SECRET_KEY,
+        plugins=BUILTIN_PLUGINS + MISBEHAVING_PLUGINS,
+        # The broker this process enqueues into: Redis when configured, else the ORM.
+        redis_url=settings.Q_CLUSTER.get("redis", ""),
+    )

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,14 @@ import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
 from rest_framework.test import APIClient
 
 from execution.models import Job, JobStatus
 from registry import services as registry_services
 from registry.models import PluginRegistry
 from tests import images
-from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
-from tests.execution.cluster import cluster_env, database_url, qcluster, wait_for
+from tests.conftest import b64
+from tests.execution.cluster import qcluster, wait_for
 from tests.helpers import client_for
 
 # Debian's Chromium, or the Google Chrome that CI runner images ship.
@@ -262,7 +261,11 @@ def test_plugin_page_draws_both_charts(page: Page, executions: dict[str, int]) -
 
 
 def test_a_failed_job_shows_its_envelope_and_its_rerun_succeeds_on_a_worker(
-    page: Page, user: Any, settings: Any, media_root: Path, tmp_path: Path
+    page: Page,
+    user: Any,
+    settings: Any,
+    server_env: Callable[..., dict[str, str]],
+    tmp_path: Path,
 ) -> None:
     # The cluster's Stat reaches this process through a cache they share.
     var_dir = tmp_path / "var"
@@ -285,16 +288,7 @@ def test_a_failed_job_shows_its_envelope_and_its_rerun_succeeds_on_a_worker(
     with ExitStack() as running:
         running.enter_context(
             qcluster(
-                env=cluster_env(
-                    database_url=database_url(connection.settings_dict),
-                    media_root=media_root,
-                    var_dir=var_dir,
-                    secret_key=settings.SECRET_KEY,
-                    plugins=BUILTIN_PLUGINS + MISBEHAVING_PLUGINS,
-                    workers=1,
-                    timeout=10,
-                    retry=15,
-                ),
+                env=server_env(workers=1, var_dir=var_dir),
                 log_path=tmp_path / "qcluster.log",
             )
         )

@@ -1,9 +1,10 @@
-"""Real django-q2 worker clusters for tests (and the benchmark): `manage.py qcluster` subprocesses
+"""Real django-q2 worker clusters for tests (and the benchmarks): `manage.py qcluster` subprocesses
 against the database the caller uses, with helpers to find, kill and wait for their workers.
 
 A cluster is ``manage.py qcluster`` (the main process) → sentinel → workers, monitor and pusher.
 It runs in its own session, so stopping it can never touch anything else, and whatever survives
-a graceful stop is killed with its process group.
+a graceful stop is killed with its process group. The web servers of tests/execution/web.py are
+started and stopped the same way, by ``start_in_own_session`` and ``stop_process_group``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,38 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(f"Timed out after {timeout} s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+def start_in_own_session(
+    command: list[str], *, env: Mapping[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """``command`` run from the repository in a session of its own, so that killing its process
+    group (``stop_process_group``) can never touch anything else; its output appended to
+    ``log_path``. The caller stops it, in a ``finally``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # Append mode: the processes it starts share the file and each line lands whole.
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_process_group(process: subprocess.Popen[bytes], *, grace: float) -> None:
+    """SIGTERM, then (once it has exited, or after ``grace`` seconds) SIGKILL for its whole
+    process group, which is its own (``start_in_own_session``); it is reaped before returning."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=grace)
 
 
 def database_url(settings_dict: Mapping[str, Any]) -> str:
@@ -102,16 +135,9 @@ class QCluster:
         return bool(CLUSTER_RUNNING.search(self.log())) and len(self.worker_pids()) == self.workers
 
     def stop(self, *, grace: float = 10.0) -> None:
-        """SIGTERM (django-q2 finishes the tasks in hand), then SIGKILL for the whole group."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=grace)
-        # The group is this cluster's alone (start_new_session): it kills a worker stuck in a
-        # long task, or any process the graceful stop left behind.
-        with suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGKILL)
-        self.process.wait(timeout=grace)
+        """SIGTERM (django-q2 finishes the tasks in hand), then SIGKILL for the whole group: a
+        worker stuck in a long task, or any process the graceful stop left behind."""
+        stop_process_group(self.process, grace=grace)
 
 
 def cluster_env(
@@ -164,18 +190,9 @@ def qcluster(
     *, env: Mapping[str, str], log_path: Path, ready_timeout: float = 30.0
 ) -> Iterator[QCluster]:
     """A running cluster (all its workers up) for the length of the block; stopped after it."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    # Append mode: the cluster's processes share the file and each line lands whole.
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=REPO_ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_in_own_session(
+        [sys.executable, "manage.py", "qcluster"], env=env, log_path=log_path
+    )
     cluster = QCluster(process=process, log_path=log_path, workers=int(env["Q_WORKERS"]))
     try:
         wait_for(
@@ -188,81 +205,3 @@ def qcluster(
         yield cluster
     finally:
         cluster.stop()
-
-
-@dataclass
-class WebServer:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-@contextmanager
-def gunicorn(
-    *,
-    env: Mapping[str, str],
-    log_path: Path,
-    port: int,
-    workers: int = 1,
-    ready_timeout: float = 30.0,
-) -> Iterator[WebServer]:
-    """The web tier as `make run` serves it (gunicorn, 4 threads a worker) for the block, in its
-    own session; stopped (then its group killed) after it."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "execution_project.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        "4",
-    ]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = WebServer(process=process, log_path=log_path, port=port)
-    try:
-        wait_for(
-            lambda: process.poll() is not None or _answers(f"{server.url}/healthz"),
-            timeout=ready_timeout,
-            what=f"gunicorn to answer (log: {log_path})",
-        )
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log()}")
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)

@@ -9,8 +9,6 @@ import os
 import signal
 import subprocess
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -125,17 +123,8 @@ class Server:
         self.process, self.port, self.token = process, port, token
 
     def request(self, method: str, path: str, payload: Any = None, timeout: float = 30) -> Any:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=None if payload is None else json.dumps(payload).encode(),
-            method=method,
-            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+        url = f"http://127.0.0.1:{self.port}{path}"
+        return web.api_request(url, self.token, payload, method=method, timeout=timeout)
 
     def web_workers(self) -> set[int]:
         return {child.pid for child in psutil.Process(self.process.pid).children()}

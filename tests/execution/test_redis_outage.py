@@ -4,11 +4,8 @@ away through a proxy in this process: the machine's Redis itself is never touche
 from __future__ import annotations
 
 import contextlib
-import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,7 @@ from tests.execution.cluster import (
     qcluster,
     wait_for,
 )
-from tests.execution.web import gunicorn
+from tests.execution.web import api_request, gunicorn
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [
@@ -64,16 +61,7 @@ def env_for(settings: Any, tmp_path: Path, media_root: Path, redis_url: str) -> 
 
 def post(port: int, token: str, path: str) -> tuple[int, dict[str, Any]]:
     body = {"plugin": "image-metadata", "mime_type": "image/png", "image": b64(images.small_png())}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return api_request(f"http://127.0.0.1:{port}{path}", token, body, timeout=20)
 
 
 @contextlib.contextmanager

@@ -48,13 +48,31 @@ def raw_request(port: int, data: bytes, *, timeout: float = 10) -> tuple[int, di
     return int(head.split()[1]), json.loads(body)
 
 
+def api_post(token: str, rest: bytes, *, host: str = "127.0.0.1") -> bytes:
+    """A POST to the sync API with the token's Authorization header, then ``rest`` as it is (the
+    other headers, the blank line, a body)."""
+    return (
+        f"POST /v1/analyze-execution HTTP/1.1\r\nHost: {host}\r\n".encode()
+        + f"Authorization: Token {token}\r\n".encode()
+        + rest
+    )
+
+
+def json_api_post(token: str, plugin: str) -> bytes:
+    """A whole sync run of ``plugin`` on a one-pixel PNG, the connection closed after it."""
+    payload = json.dumps({"plugin": plugin, "mime_type": "image/png", "image": ONE_PIXEL_PNG})
+    return api_post(
+        token,
+        f"Connection: close\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}"
+        f"\r\n\r\n{payload}".encode(),
+    )
+
+
 def slow_post(port: int, token: str) -> socket.socket:
     """A POST that declares 1000 bytes of body and sends 10."""
     connection = socket.create_connection(("127.0.0.1", port), timeout=10)
     connection.sendall(
-        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        + f"Authorization: Token {token}\r\n".encode()
-        + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n0123456789"
+        api_post(token, b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n0123456789")
     )
     return connection
 
@@ -142,40 +160,28 @@ def test_malformed_requests_answer_the_envelope(server: tuple[int, str], case: s
     assert body["error"]["type"] == "ValidationError"
 
 
-def test_a_chunked_api_body_is_refused_unread_with_411(server: tuple[int, str]) -> None:
-    port, token = server
-    status, body = raw_request(
-        port,
-        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-        + f"Authorization: Token {token}\r\n".encode()
-        + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-    )
-    assert (status, body["error"]["code"]) == (411, "LENGTH_REQUIRED")
+# Refused from the head alone: the body is never read, nor waited for.
+UNREAD = {
+    "a chunked body": (
+        b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        411,
+        "LENGTH_REQUIRED",
+    ),
+    "an oversized body": (b"Content-Length: 999999999\r\n\r\n", 413, "REQUEST_TOO_LARGE"),
+}
 
 
-def test_an_oversized_body_is_refused_before_it_is_read(server: tuple[int, str]) -> None:
+@pytest.mark.parametrize("case", UNREAD)
+def test_an_api_body_it_cannot_take_is_refused_unread(server: tuple[int, str], case: str) -> None:
     port, token = server
-    status, body = raw_request(
-        port,
-        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: x\r\n"
-        + f"Authorization: Token {token}\r\n".encode()
-        + b"Content-Length: 999999999\r\n\r\n",
-    )
-    assert (status, body["error"]["code"]) == (413, "REQUEST_TOO_LARGE")
+    rest, status, code = UNREAD[case]
+    answered, body = raw_request(port, api_post(token, rest, host="x"))
+    assert (answered, body["error"]["code"]) == (status, code)
 
 
 def test_a_sync_run_goes_through_the_threads(server: tuple[int, str]) -> None:
     port, token = server
-    payload = json.dumps(
-        {"plugin": "image-metadata", "mime_type": "image/png", "image": ONE_PIXEL_PNG}
-    )
-    status, body = raw_request(
-        port,
-        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        + f"Authorization: Token {token}\r\n".encode()
-        + f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
-        + payload.encode(),
-    )
+    status, body = raw_request(port, json_api_post(token, "image-metadata"))
     assert status == 200
     assert body["status"] == "SUCCESS"
     assert (body["result"]["width"], body["result"]["height"]) == (1, 1)
@@ -203,17 +209,8 @@ def test_system_exit_in_a_request_never_ends_the_web_worker(server: tuple[int, s
     """A plugin raising SystemExit inline: the request is answered, the worker lives on."""
     port, token = server
     workers = _web_workers(port)
-    payload = json.dumps(
-        {"plugin": "test-raises-system-exit", "mime_type": "image/png", "image": ONE_PIXEL_PNG}
-    )
 
-    status, body = raw_request(
-        port,
-        b"POST /v1/analyze-execution HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        + f"Authorization: Token {token}\r\n".encode()
-        + f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
-        + payload.encode(),
-    )
+    status, body = raw_request(port, json_api_post(token, "test-raises-system-exit"))
 
     assert (status, body["error"]["code"]) == (400, "PLUGIN_EXITED")
     assert status_of(f"http://127.0.0.1:{port}/v1/plugins", token=token) == 200

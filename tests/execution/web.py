@@ -4,31 +4,30 @@ the embedded set-up in a test's own VAR_DIR, stopped by pid however the test end
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from tests.execution.cluster import wait_for
+from tests.execution.cluster import (
+    REPO_ROOT,
+    start_in_own_session,
+    stop_process_group,
+    wait_for,
+)
+from tests.tcp_proxy import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 MANAGE = [sys.executable, "manage.py"]
 ONE_PIXEL_PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def status_of(url: str, *, token: str | None = None, timeout: float = 2) -> int | None:
@@ -42,6 +41,24 @@ def status_of(url: str, *, token: str | None = None, timeout: float = 2) -> int 
         return None
 
 
+def api_request(
+    url: str, token: str, payload: Any = None, *, method: str | None = None, timeout: float = 30
+) -> tuple[int, Any]:
+    """One request with the API token, JSON both ways (a POST when there is a payload): the
+    status and the decoded body, an error's envelope included."""
+    request = urllib.request.Request(
+        url,
+        data=None if payload is None else json.dumps(payload).encode(),
+        method=method,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
 def embedded_env(var_dir: Path, **extra: str) -> dict[str, str]:
     """The embedded set-up (SQLite, ORM broker) in ``var_dir``, whatever the caller's database."""
     env = {**os.environ, "VAR_DIR": str(var_dir), "Q_WORKERS": "1", **extra}
@@ -53,20 +70,22 @@ def embedded_env(var_dir: Path, **extra: str) -> dict[str, str]:
 def api_token(env: dict[str, str]) -> str:
     """Migrate the embedded database and return a new client's API token."""
     migrate(env)
-    subprocess.run([*MANAGE, "sync_plugins"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*MANAGE, "sync_plugins"], cwd=REPO_ROOT, env=env, check=True, capture_output=True
+    )
     script = (
         "from django.contrib.auth import get_user_model; "
         "from rest_framework.authtoken.models import Token; "
         "print(Token.objects.create(user=get_user_model().objects.create_user('c')).key)"
     )
     shell = subprocess.run(
-        [*MANAGE, "shell", "-c", script], cwd=ROOT, env=env, check=True, capture_output=True
+        [*MANAGE, "shell", "-c", script], cwd=REPO_ROOT, env=env, check=True, capture_output=True
     )
     return shell.stdout.decode().split()[-1]
 
 
 def migrate(env: dict[str, str]) -> None:
-    subprocess.run([*MANAGE, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*MANAGE, "migrate", "-v0"], cwd=REPO_ROOT, env=env, check=True)
 
 
 @contextlib.contextmanager
@@ -75,15 +94,7 @@ def _answering(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``command`` running until the block ends, once it answers on ``port``; then stopped
     (SIGTERM, then SIGKILL for its group and whatever it started in groups of their own)."""
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so a failed test can kill it all
-        )
+    process = start_in_own_session(command, env=env, log_path=log)
     try:
         wait_for(
             lambda: status_of(f"http://127.0.0.1:{port}/v1/plugins") or process.poll() is not None,
@@ -94,17 +105,11 @@ def _answering(
         yield process
     finally:
         descendants = _descendants(process.pid)
-        if process.poll() is None:
-            process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_process_group(process, grace=20)
         # serve's children (gunicorn, qcluster) run in process groups of their own.
         for child in descendants:
             with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
-        process.wait(timeout=10)
 
 
 def _descendants(pid: int) -> list[psutil.Process]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -29,9 +28,9 @@ from execution.validation import ExecutionRequest
 from registry.models import Outcome, PluginState
 from registry.services import update_execution_metrics
 from tests import images
-from tests.conftest import BUILTIN_PLUGINS, MISBEHAVING_PLUGINS, b64
-from tests.execution.cluster import cluster_env, database_url, qcluster, wait_for
-from tests.execution.web import gunicorn
+from tests.conftest import b64
+from tests.execution.cluster import qcluster, wait_for
+from tests.execution.web import api_request, gunicorn
 from tests.helpers import job_of
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -191,18 +190,9 @@ def test_a_token_or_an_allowed_address_is_required_once_configured(
 
 @pytest.fixture
 def deployment(
-    transactional_db: None, synced_registry: None, settings: Any, tmp_path: Path, media_root: Path
+    synced_registry: None, server_env: Callable[..., dict[str, str]], tmp_path: Path
 ) -> Iterator[dict[str, Any]]:
-    env = cluster_env(
-        database_url=database_url(connection.settings_dict),
-        media_root=media_root,
-        var_dir=tmp_path / "var",
-        secret_key=settings.SECRET_KEY,
-        plugins=BUILTIN_PLUGINS + MISBEHAVING_PLUGINS,
-        workers=1,
-        redis_url=settings.Q_CLUSTER.get("redis", ""),
-        extra={"LOG_FORMAT": "json", "EXECUTION_METRICS_ALLOWED_IPS": ""},
-    )
+    env = server_env(workers=1, extra={"LOG_FORMAT": "json", "EXECUTION_METRICS_ALLOWED_IPS": ""})
     with ExitStack() as running:
         webs = [
             f"http://127.0.0.1:{running.enter_context(gunicorn(env, tmp_path / f'web-{n}.log'))[1]}"
@@ -210,19 +200,6 @@ def deployment(
         ]
         cluster = running.enter_context(qcluster(env=env, log_path=tmp_path / "qcluster.log"))
         yield {"webs": webs, "cluster": cluster}
-
-
-def _post(url: str, token: str, body: dict[str, Any]) -> int:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
 
 
 @pytest.mark.every_database
@@ -245,7 +222,7 @@ def test_one_scrape_counts_every_execution_of_every_process(
     ]
     for url, body, status, times in sent:
         for _ in range(times):
-            assert _post(url, token, body) == status
+            assert api_request(url, token, body)[0] == status
     wait_for(
         lambda: not Job.objects.exclude(status__in=[JobStatus.SUCCESS, JobStatus.FAILED]).exists(),
         timeout=30,
@@ -284,7 +261,7 @@ def test_one_scrape_counts_every_execution_of_every_process(
 
     # With the cluster gone, a new async job waits, and the scrape says since when.
     deployment["cluster"].stop()
-    assert _post(f"{first}/v1/analyze-execution/async", token, ok) == 202
+    assert api_request(f"{first}/v1/analyze-execution/async", token, ok)[0] == 202
     with urllib.request.urlopen(f"{first}/metrics", timeout=30) as response:
         samples = parse(response.read().decode())
     assert value(samples, "execution_queue_depth") == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 import pytest
@@ -23,6 +23,7 @@ from tests import images
 
 Analyse = Callable[..., dict[str, Any]]
 Encode = Callable[..., bytes]
+PluginT = TypeVar("PluginT", bound=AnalysisPlugin)
 
 
 def _side_by_side(*parts: Image.Image) -> Image.Image:
@@ -98,38 +99,36 @@ def analyse() -> Analyse:
 # Plugins are set up once per test session, as the server sets them up once per process.
 
 
-@pytest.fixture(scope="session")
-def metadata_plugin() -> ImageMetadataPlugin:
-    plugin = ImageMetadataPlugin()
+def _set_up(plugin_class: type[PluginT]) -> PluginT:
+    plugin = plugin_class()
     plugin.setup()
     return plugin
+
+
+@pytest.fixture(scope="session")
+def metadata_plugin() -> ImageMetadataPlugin:
+    return _set_up(ImageMetadataPlugin)
 
 
 @pytest.fixture(scope="session")
 def qr_plugin() -> QrCodePlugin:
-    plugin = QrCodePlugin()
-    plugin.setup()
-    return plugin
+    return _set_up(QrCodePlugin)
 
 
 @pytest.fixture(scope="session")
 def face_plugin() -> FaceDetectionPlugin:
-    plugin = FaceDetectionPlugin()
-    plugin.setup()
-    return plugin
+    return _set_up(FaceDetectionPlugin)
 
 
 @pytest.fixture(scope="session")
 def ocr_plugin() -> OcrPlugin:
-    plugin = OcrPlugin()
     try:
-        plugin.setup()
+        return _set_up(OcrPlugin)
     except PluginUnavailable as error:
         # Tesseract is a system package; CI installs it, so there it must be found.
         if os.environ.get("CI") == "true":
             raise
         pytest.skip(f"OCR tests need Tesseract: {error}")
-    return plugin
 
 
 @pytest.fixture(scope="session")

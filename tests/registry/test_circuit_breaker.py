@@ -74,6 +74,14 @@ def cool_down() -> None:
     )
 
 
+def claim_the_trial() -> None:
+    """Open the circuit (three crashes), let its cooldown pass, and claim its one trial run."""
+    for _ in range(3):
+        crash()
+    cool_down()
+    assert services.plugin_claim_circuit_trial(plugin_name=NAME, cooldown_seconds=60)
+
+
 def test_three_crashes_in_a_row_open_the_circuit(plugin: PluginRegistry) -> None:
     crash()
     crash()
@@ -122,10 +130,7 @@ def test_no_trial_before_the_cooldown_and_only_one_after_it(plugin: PluginRegist
 
 
 def test_a_successful_trial_closes_the_circuit(plugin: PluginRegistry) -> None:
-    for _ in range(3):
-        crash()
-    cool_down()
-    assert services.plugin_claim_circuit_trial(plugin_name=NAME, cooldown_seconds=60)
+    claim_the_trial()
 
     succeed()
 
@@ -139,10 +144,7 @@ def test_a_successful_trial_closes_the_circuit(plugin: PluginRegistry) -> None:
 
 @pytest.mark.parametrize("trial_failure", [crash, fail_plainly])
 def test_a_failed_trial_opens_the_circuit_again(plugin: PluginRegistry, trial_failure) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        crash()
-    cool_down()
-    assert services.plugin_claim_circuit_trial(plugin_name=NAME, cooldown_seconds=60)
+    claim_the_trial()
 
     trial_failure()
 
