@@ -290,9 +290,8 @@ class PluginRegistryAdmin(admin.ModelAdmin):
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/registry/pluginregistry/disable.html", context)
-        by = f"{request.user.get_username()}: {reason}"
         for plugin in queryset:
-            services.plugin_disable(plugin=plugin, by=by)
+            services.plugin_disable(plugin=plugin, by=request.user.get_username(), reason=reason)
             self.log_change(request, plugin, f"Disabled: {reason}")
         self.message_user(request, f"Disabled {len(queryset)} plugin(s).", messages.SUCCESS)
         return None

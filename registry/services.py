@@ -287,11 +287,12 @@ def plugin_reset_metrics(*, plugin: PluginRegistry, by: str) -> None:
         PluginMetricsBucket.objects.filter(plugin_name=plugin.name).delete()
 
 
-def plugin_disable(*, plugin: PluginRegistry, by: str) -> None:
+def plugin_disable(*, plugin: PluginRegistry, by: str, reason: str) -> None:
+    """UNAVAILABLE until an operator enables it again; every client refused is told who and why."""
     PluginRegistry.objects.filter(pk=plugin.pk).update(
         disabled=True,
         state=PluginState.UNAVAILABLE,
-        reason=f"{DISABLED_REASON} ({by})",
+        reason=f"{DISABLED_REASON} ({by}: {reason})",
         circuit_open_until=None,
         consecutive_failures=0,
         updated_at=timezone.now(),

@@ -284,7 +284,7 @@ def test_a_failed_job_shows_its_envelope_and_its_rerun_succeeds_on_a_worker(
     failed_id = response.json()["job_id"]
     # Disabled before any worker runs it: the worker refuses it, and its image is kept.
     plugin = PluginRegistry.objects.get(name="image-metadata")
-    registry_services.plugin_disable(plugin=plugin, by="ops: before the rerun")
+    registry_services.plugin_disable(plugin=plugin, by="ops", reason="before the rerun")
     with ExitStack() as running:
         running.enter_context(
             qcluster(

@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("synced_registry")]
 
 
 def test_index_shows_unhealthy_plugins_and_jobs_in_flight(ops_client: Client) -> None:
-    registry_services.plugin_disable(plugin=PluginRegistry.objects.get(name="ocr"), by="ops")
+    registry_services.plugin_disable(
+        plugin=PluginRegistry.objects.get(name="ocr"), by="ops", reason="maintenance"
+    )
     now = timezone.now()
     for minutes in (5, 50):
         job = Job.objects.create(plugin="ocr", mode=JobMode.ASYNC, status=JobStatus.PENDING)
@@ -42,7 +44,7 @@ def test_index_shows_unhealthy_plugins_and_jobs_in_flight(ops_client: Client) ->
     html = response.content.decode()
     assert "oldest 50\xa0minutes ago" in html
     assert "oldest 2\xa0hours ago" in html
-    assert "disabled by an operator (ops)" in html
+    assert "disabled by an operator (ops: maintenance)" in html
     assert [plugin.name for plugin in overview.unhealthy] == ["ocr"]
 
 

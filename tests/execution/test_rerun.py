@@ -29,7 +29,7 @@ def failed_async_job(user: Any) -> Job:
         ),
         user=user,
     )
-    registry_services.plugin_disable(plugin=plugin, by="ops")
+    registry_services.plugin_disable(plugin=plugin, by="ops", reason="maintenance")
     assert tasks.run_job(str(job.pk)) == JobStatus.FAILED
     registry_services.plugin_enable(plugin=plugin)
     job.refresh_from_db()

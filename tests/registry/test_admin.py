@@ -43,7 +43,9 @@ def test_changelist_shows_health_counts_rates_and_recent_percentiles(ops_client:
     record("qr-code", Outcome.SUCCESS, 8.0, times=18)
     record("qr-code", Outcome.PLUGIN_FAULT, 400.0, times=2, error_code="PLUGIN_FAILED")
     record("qr-code", Outcome.INPUT_REFUSED, 1.0, times=5, error_code="IMAGE_EMPTY")
-    services.plugin_disable(plugin=PluginRegistry.objects.get(name="ocr"), by="ops: broken model")
+    services.plugin_disable(
+        plugin=PluginRegistry.objects.get(name="ocr"), by="ops", reason="broken model"
+    )
 
     html = ops_client.get(CHANGELIST).content.decode()
 
@@ -77,7 +79,9 @@ def test_changelist_shows_health_counts_rates_and_recent_percentiles(ops_client:
 
 
 def test_filters_by_state(ops_client: Client) -> None:
-    services.plugin_disable(plugin=PluginRegistry.objects.get(name="ocr"), by="ops")
+    services.plugin_disable(
+        plugin=PluginRegistry.objects.get(name="ocr"), by="ops", reason="maintenance"
+    )
 
     response = ops_client.get(CHANGELIST, {"state__exact": "UNAVAILABLE"})
 

@@ -156,7 +156,7 @@ def test_a_failed_trial_opens_the_circuit_again(plugin: PluginRegistry, trial_fa
 
 
 def test_an_operator_disable_is_never_overwritten_by_the_breaker(plugin: PluginRegistry) -> None:
-    services.plugin_disable(plugin=plugin, by="ops")
+    services.plugin_disable(plugin=plugin, by="ops", reason="maintenance")
     for _ in range(3):
         crash()
     succeed()
@@ -164,7 +164,7 @@ def test_an_operator_disable_is_never_overwritten_by_the_breaker(plugin: PluginR
     disabled = row()
     assert (disabled.state, disabled.reason, disabled.circuit_open_until) == (
         PluginState.UNAVAILABLE,
-        "disabled by an operator (ops)",
+        "disabled by an operator (ops: maintenance)",
         None,
     )
     assert not services.plugin_claim_circuit_trial(plugin_name=NAME, cooldown_seconds=0)
@@ -173,7 +173,7 @@ def test_an_operator_disable_is_never_overwritten_by_the_breaker(plugin: PluginR
 def test_disabling_an_open_circuit_holds_it_and_enabling_clears_it(plugin: PluginRegistry) -> None:
     for _ in range(3):
         crash()
-    services.plugin_disable(plugin=row(), by="ops")
+    services.plugin_disable(plugin=row(), by="ops", reason="maintenance")
     cool_down()
     assert not services.plugin_claim_circuit_trial(plugin_name=NAME, cooldown_seconds=60)
 

@@ -73,12 +73,12 @@ def test_an_operator_disable_survives_sync_until_enabled() -> None:
     services.registry_sync(discovery=discovery())
     row = PluginRegistry.objects.get(name="image-metadata")
 
-    services.plugin_disable(plugin=row, by="ops")
+    services.plugin_disable(plugin=row, by="ops", reason="maintenance")
     services.registry_sync(discovery=discovery())
     row.refresh_from_db()
     assert (row.state, row.reason, row.disabled) == (
         PluginState.UNAVAILABLE,
-        "disabled by an operator (ops)",
+        "disabled by an operator (ops: maintenance)",
         True,
     )
 
