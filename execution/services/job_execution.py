@@ -262,7 +262,8 @@ class JobExecutionService:
 
     def fail_lost_jobs(self, *, older_than: timedelta) -> list[str]:
         """Jobs RUNNING for longer than any run may last lost their worker, and so did sync jobs
-        still PENDING (their process died between accepting and claiming them): fail them."""
+        still PENDING (sync jobs are born RUNNING now; older releases created them PENDING, and
+        a process that died before claiming one left it so): fail them."""
         cutoff = timezone.now() - older_than
         lost_running = Job.objects.filter(status=JobStatus.RUNNING).filter(
             Q(started_at__lt=cutoff) | Q(started_at__isnull=True)
