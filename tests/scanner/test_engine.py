@@ -88,7 +88,7 @@ def test_violations_render_as_sorted_lines_and_report_the_column_of_run() -> Non
 def test_violation_serialises_every_field() -> None:
     violation = Violation("a.py", 3, 7, "EXE001", "why")
     assert violation.as_text() == "a.py:3:7 EXE001 why"
-    assert violation.as_dict() == {
+    assert violation._asdict() == {
         "path": "a.py",
         "line": 3,
         "col": 7,
