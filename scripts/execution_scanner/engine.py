@@ -101,8 +101,6 @@ def matches(path: str, patterns: Iterable[str]) -> bool:
 
 
 class Tree:
-    """Every file of the scanned tree, and what rules ask about it as a whole."""
-
     def __init__(self, parsed: Parsed, rules: Sequence[Rule]) -> None:
         self.paths, self.rules = frozenset(parsed), rules
         self.modules = [module for module in parsed.values() if isinstance(module, Module)]
@@ -116,7 +114,6 @@ class Tree:
         }
 
     def subclasses(self, root: str) -> set[str]:
-        """``root`` and every class of the tree deriving from it, transitively."""
         found = {root}
         while more := {cls for cls, bases in self.classes.items() if bases & found} - found:
             found |= more
@@ -124,7 +121,6 @@ class Tree:
 
 
 def parse(files: Mapping[str, str | bytes]) -> Parsed:
-    """Each file of an in-memory tree (relative POSIX path -> source), or why it does not parse."""
     parsed: Parsed = {}
     for path, source in files.items():
         try:

@@ -34,13 +34,10 @@ class Binding:
 
     @property
     def attribute(self) -> bool:
-        """Whether a store writes an attribute (``x.name = v``, ``setattr``), not a name."""
         return not isinstance(self.node, ast.Name)
 
 
 class Module:
-    """One parsed file: its scopes and bindings, and the questions the rules ask about names."""
-
     def __init__(self, path: str, tree: ast.Module) -> None:
         self.path, self.tree = path, tree
         parts = path.removesuffix(".py").split("/")
@@ -154,20 +151,17 @@ class Module:
         elif isinstance(expr, ast.FormattedValue) and expr.format_spec is None:
             parts = [expr.value]
         elif isinstance(expr, ast.Name) and depth < 8:
-            values = {self.const_str(v, home, depth + 1) for v, home in self.assigned(expr, scope)}
+            bindings = [binding for binding in self.lookup(expr, scope) if binding.value]
+            values = {self.const_str(b.value, b.scope, depth + 1) for b in bindings}
             return values.pop() if len(values) == 1 else None
         else:
             return None
         strings = [self.const_str(part, scope, depth + 1) for part in parts]
         return None if None in strings else "".join(s for s in strings if s is not None)
 
-    def assigned(self, expr: ast.AST, scope: ast.AST) -> list[tuple[ast.expr, ast.AST]]:
-        """The values a name is assigned (``=``, annotated ``=``, walrus), each with its scope."""
-        return [(b.value, b.scope) for b in self.lookup(expr, scope) if b.value]
-
     def dicts(self, expr: ast.AST, scope: ast.AST) -> list[ast.Dict]:
         """The dict literals ``expr`` is or a name of it is assigned (``f(**values)``)."""
-        found = [expr, *(value for value, _ in self.assigned(expr, scope))]
+        found = [expr, *(binding.value for binding in self.lookup(expr, scope))]
         return [value for value in found if isinstance(value, ast.Dict)]
 
     # What a value may be: a ToolRunner, a Thread, an exception class... ------------------------

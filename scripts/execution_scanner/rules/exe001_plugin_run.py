@@ -27,7 +27,6 @@ ACCESSORS |= {"methodcaller"}
 
 
 def _check(module: Module, tree: Tree) -> Iterator[Finding]:
-    """Every place of ``module`` where a plugin's ``run`` may be reached."""
     for node in module.nodes:
         scope = module.scope_of(node)
         if isinstance(node, ast.Attribute) and node.attr == "run":
