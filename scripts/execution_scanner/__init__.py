@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TextIO
 
 from . import engine
-from .engine import OK_MESSAGE, Rule, Violation, matches, render
+from .engine import OK_MESSAGE, Violation, matches, render
 from .rules import RULES
 
-__all__ = ["OK_MESSAGE", "RULES", "Rule", "Violation", "main", "matches", "render", "scan"]
+__all__ = ["OK_MESSAGE", "RULES", "Violation", "main", "matches", "render", "scan", "scan_sources"]
 
 
 def scan_sources(files: Mapping[str, str | bytes]) -> list[Violation]:

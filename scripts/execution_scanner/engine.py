@@ -106,12 +106,10 @@ class Tree:
         self.modules = [module for module in parsed.values() if isinstance(module, Module)]
         self.is_project = "manage.py" in self.paths  # not a throwaway tree of samples
         self.module_names = {module.name for module in self.modules}
-        self.classes = {  # qualified class -> its qualified bases
-            f"{m.name}.{node.name}": {m.qualified(base, m.tree) for base in node.bases}
-            for m in self.modules
-            for node in m.tree.body
-            if isinstance(node, ast.ClassDef)
-        }
+        self.classes: dict[str, set[str | None]] = {}  # qualified class -> its qualified bases
+        for m in self.modules:
+            for node in (node for node in m.tree.body if isinstance(node, ast.ClassDef)):
+                self.classes[f"{m.name}.{node.name}"] = {m.qualified(b, m.tree) for b in node.bases}
 
     def subclasses(self, root: str) -> set[str]:
         found = {root}
@@ -152,9 +150,7 @@ def python_files(root: Path) -> Iterator[Path]:
         here = Path(directory)
         venvs = {name for name in subdirectories if (here / name / "pyvenv.cfg").exists()}
         kept = set(subdirectories) - SKIP_DIRS - venvs
-        subdirectories[:] = sorted(
-            name for name in kept if name[0] != "." and "egg-info" not in name
-        )
+        subdirectories[:] = sorted(n for n in kept if n[0] != "." and "egg-info" not in n)
         yield from (here / n for n in sorted(filenames) if n.endswith(".py") and n != "conftest.py")
 
 

@@ -43,17 +43,13 @@ class Module:
         parts = path.removesuffix(".py").split("/")
         self.is_package = parts[-1] == "__init__"
         self.name = ".".join(parts[:-1] if self.is_package else parts)
+        self.nodes: list[ast.AST] = list(ast.walk(tree))  # every node, parents first
         self.parents: dict[ast.AST, ast.AST] = {}
         self.scopes: dict[ast.AST, ast.AST] = {}  # node -> the scope it is evaluated in
-        self.nodes: list[ast.AST] = []  # every node, parents first
-        stack: list[tuple[ast.AST, ast.AST]] = [(tree, tree)]
-        while stack:
-            node, scope = stack.pop()
-            self.nodes.append(node)
-            inner = node if isinstance(node, SCOPES) else scope
+        for node in self.nodes:
             for child in ast.iter_child_nodes(node):
-                self.parents[child], self.scopes[child] = node, inner
-                stack.append((child, inner))
+                self.parents[child] = node
+                self.scopes[child] = node if isinstance(node, SCOPES) else self.scope_of(node)
         declared = [n for n in self.nodes if isinstance(n, ast.Global)]
         self.globals = {(self.scope_of(n), name) for n in declared for name in n.names}
         self.bindings: dict[ast.AST, dict[str, list[Binding]]] = {}

@@ -46,14 +46,11 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
 
 def _outermost(module: Module, node: ast.Attribute) -> bool:
     """``a.tool_runner.ToolRunner`` is reported once, at its outermost runner name."""
-    if node.attr not in RUNNER_NAMES:
-        return False
-    parent = module.parents.get(node)
+    outer, parent = set(), module.parents.get(node)
     while isinstance(parent, ast.Attribute):
-        if parent.attr in RUNNER_NAMES:
-            return False
+        outer.add(parent.attr)
         parent = module.parents.get(parent)
-    return True
+    return node.attr in RUNNER_NAMES and not RUNNER_NAMES & outer
 
 
 WHY = "views, API, tasks, admin and commands go through execution.services, which own jobs and "

@@ -26,10 +26,8 @@ NEEDS_A_RUNNER = (*plugin_run.PLUGIN_HOSTS, "execution/__init__.py")
 def _cannot_raise(node: ast.AST, calls: set[str]) -> bool:
     """Only SAFE nodes, and calls only of clocks, the module's classes and reviewed helpers."""
     for part in ast.walk(node):
-        if isinstance(part, ast.Call):
-            if terminal(part.func) not in calls:
-                return False
-        elif not isinstance(part, SAFE) or getattr(part, "attr", "") == "run":
+        ok = terminal(part.func) in calls if isinstance(part, ast.Call) else isinstance(part, SAFE)
+        if not ok or getattr(part, "attr", "") == "run":
             return False
     return True
 

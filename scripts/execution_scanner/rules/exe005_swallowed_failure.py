@@ -22,8 +22,8 @@ def _broad(module: Module, caught: Iterable[ast.AST], scope: ast.AST) -> str:
 
 
 def _acts(module: Module, handler: ast.ExceptHandler) -> bool:
-    """Whether a handler raises or calls anything, there: not in the body of a nested ``def``,
-    ``lambda`` or ``class``, which does not run when the handler does."""
+    """Whether a handler raises or calls anything in its own scope: a nested ``def``,
+    ``lambda`` or ``class`` body does not run when the handler does."""
     acting = [n for s in handler.body for n in ast.walk(s) if isinstance(n, ast.Raise | ast.Call)]
     return any(module.scope_of(node) is module.scope_of(handler) for node in acting)
 

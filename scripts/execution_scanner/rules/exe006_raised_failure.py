@@ -51,11 +51,10 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
             continue
         function = module.scope_of(node)
         protocol = PROTOCOL.get(function.name, "") if isinstance(function, FUNCTIONS) else ""
-        for qualified in sorted(module.values(node.exc, function) - {UNKNOWN, "None"}):
-            name = qualified.removeprefix("builtins.")
-            if name not in protocol.split() and not _allowed(tree, qualified):
-                detail = f"raises `{name}`, not an ExecutionFailure subclass"
-                yield Finding(node, detail, qualified)
+        for raised in sorted(module.values(node.exc, function) - {UNKNOWN, "None"}):
+            name = raised.removeprefix("builtins.")
+            if name not in protocol.split() and not _allowed(tree, raised):
+                yield Finding(node, f"raises `{name}`, not an ExecutionFailure subclass", raised)
 
 
 WHY = "the execution layer raises only ExecutionFailure subclasses (execution/exceptions.py), "
