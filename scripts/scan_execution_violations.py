@@ -1,9 +1,5 @@
-"""Check the execution-governance invariants: the entry point of the scanner in execution_scanner/.
-
-    python scripts/scan_execution_violations.py [--path DIR] [--format text|json]
-
-Exit codes: 0 clean, 1 violations, 2 usage error. See docs/scanner.md.
-"""
+"""Check the execution-governance invariants: the entry point of execution_scanner/, see
+docs/scanner.md for its options, exit codes and rules."""
 
 import sys
 from importlib import import_module

@@ -1,10 +1,4 @@
-"""The execution scanner: the governance invariants, checked on the AST of every project file.
-
-    python scripts/scan_execution_violations.py [--path DIR] [--format text|json]
-    python manage.py scan_execution [--path DIR] [--format text|json]
-
-Exit codes: 0 clean, 1 violations, 2 usage error. See docs/scanner.md.
-"""
+"""The execution scanner: the governance invariants, checked on the AST of every project file."""
 
 import argparse
 import sys
@@ -13,10 +7,10 @@ from pathlib import Path
 from typing import TextIO
 
 from . import engine
-from .engine import OK_MESSAGE, Rule, Violation, matches, render
+from .engine import OK_MESSAGE, Violation, matches, render
 from .rules import RULES
 
-__all__ = ["OK_MESSAGE", "RULES", "Rule", "Violation", "main", "matches", "render", "scan"]
+__all__ = ["OK_MESSAGE", "RULES", "Violation", "main", "matches", "render", "scan", "scan_sources"]
 
 
 def scan_sources(files: Mapping[str, str | bytes]) -> list[Violation]:
@@ -26,9 +20,8 @@ def scan_sources(files: Mapping[str, str | bytes]) -> list[Violation]:
 
 def scan(root: Path) -> list[Violation]:
     """Scan the project at ``root``; paths in the result are relative to it."""
-    return scan_sources(
-        {p.relative_to(root).as_posix(): p.read_bytes() for p in engine.python_files(root)}
-    )
+    files = engine.python_files(root)
+    return scan_sources({path.relative_to(root).as_posix(): path.read_bytes() for path in files})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    """The script: exit 0 when clean, 1 on violations, 2 on a usage error (see docs/scanner.md)."""
     parser = argparse.ArgumentParser("scan_execution_violations", description="docs/scanner.md")
     add_arguments(parser)
     options = parser.parse_args(argv)

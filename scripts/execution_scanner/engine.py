@@ -1,4 +1,4 @@
-"""The engine: the ``Rule`` protocol, the project's files parsed once, every rule run, reported.
+"""The engine: the ``Rule``, the project's files parsed once, every rule run, the report.
 
 It reads the AST and never imports the code it checks, so it runs before Django is configured
 and on a tree that does not import. Standard library only.
@@ -12,22 +12,29 @@ import functools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from .names import Module
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 OK_MESSAGE = "Execution scanner OK"
-# Tests build fakes and call plugins directly to test them; the rest is not the project's code.
-SKIP_DIRS = {"migrations", "build", "dist", "node_modules", "__pycache__", "site-packages", "tests"}
-SKIP_DIRS |= {"venv"}  # and any directory holding pyvenv.cfg, and hidden ones
-Finding = tuple[ast.AST, str]  # where, and what is wrong there
-Parsed = Mapping[str, Module | SyntaxError | ValueError]
+# Not the project's code; and tests build fakes and call plugins directly to test them. Skipped
+# too: hidden directories, *.egg-info and any virtualenv (a directory holding pyvenv.cfg).
+SKIP_DIRS = {"migrations", "build", "dist", "node_modules", "__pycache__", "site-packages"}
+SKIP_DIRS |= {"tests", "venv"}
+EVERYTHING = ("*",)  # an allow-list entry that waives the whole rule
+Parsed = dict[str, Module | SyntaxError | ValueError]
 
 
-@dataclasses.dataclass(frozen=True, order=True)
-class Violation:
+class Finding(NamedTuple):
+    node: ast.AST  # where
+    detail: str  # what is wrong there
+    key: str = ""  # what an allow-list entry names to waive it (Rule.allow)
+
+
+class Violation(NamedTuple):
     """One broken invariant at one place; sorts by path, line, column, rule."""
 
     path: str
@@ -39,27 +46,28 @@ class Violation:
     def as_text(self) -> str:
         return f"{self.path}:{self.line}:{self.col} {self.rule} {self.message}"
 
-    def as_dict(self) -> dict[str, str | int]:
-        return dataclasses.asdict(self)
-
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """One invariant: ``why`` it exists, where it applies, and the only way out (``allow``).
+    """One invariant: ``why`` it exists, the files it applies to, and the only way out.
 
-    ``also_allowed``: globs where part of the rule is waived; like ``allow``, each must match a
-    file (EXE008). ``check`` reads one module in scope; ``check_tree`` the whole tree.
+    ``allow`` maps a path glob to what is waived there: EVERYTHING, or the keys of the findings
+    it names (a dotted name waives the names inside it too). Each glob must match a file
+    (EXE008). ``check`` reads one module in scope; ``check_tree`` the tree as a whole.
     ``defined_in`` is the rule's own file, where a stale entry of its lists is reported.
     """
 
     id: str
     why: str
     scope: tuple[str, ...]
-    allow: tuple[str, ...]
     defined_in: str
-    also_allowed: tuple[str, ...] = ()
+    allow: Mapping[str, Collection[str]] = dataclasses.field(default_factory=dict)
     check: Callable[[Module, Tree], Iterable[Finding]] = lambda module, tree: ()
     check_tree: Callable[[Tree], Iterable[Violation]] = lambda tree: ()
+
+    def waives(self, path: str, key: str) -> bool:
+        here = [entries for glob, entries in self.allow.items() if matches(path, [glob])]
+        return any(e in ("*", key) or key.startswith(f"{e}.") for entries in here for e in entries)
 
     def violation(self, path: str, line: int, col: int, detail: str) -> Violation:
         return Violation(path, line, col, self.id, f"{detail}: {self.why}")
@@ -93,32 +101,25 @@ def matches(path: str, patterns: Iterable[str]) -> bool:
 
 
 class Tree:
-    """Every file of the scanned tree, and what rules ask about it as a whole."""
-
-    def __init__(
-        self, paths: Iterable[str], modules: Iterable[Module], rules: Sequence[Rule]
-    ) -> None:
-        self.paths, self.rules = frozenset(paths), rules
-        self.modules = list(modules)
+    def __init__(self, parsed: Parsed, rules: Sequence[Rule]) -> None:
+        self.paths, self.rules = frozenset(parsed), rules
+        self.modules = [module for module in parsed.values() if isinstance(module, Module)]
+        self.is_project = "manage.py" in self.paths  # not a throwaway tree of samples
         self.module_names = {module.name for module in self.modules}
-        self.classes = {  # qualified class -> its qualified bases
-            f"{m.name}.{node.name}": {m.qualified(base, m.tree) for base in node.bases}
-            for m in self.modules
-            for node in m.tree.body
-            if isinstance(node, ast.ClassDef)
-        }
+        self.classes: dict[str, set[str | None]] = {}  # qualified class -> its qualified bases
+        for m in self.modules:
+            for node in (node for node in m.tree.body if isinstance(node, ast.ClassDef)):
+                self.classes[f"{m.name}.{node.name}"] = {m.qualified(b, m.tree) for b in node.bases}
 
     def subclasses(self, root: str) -> set[str]:
-        """``root`` and every class of the tree deriving from it, transitively."""
-        found: set[str] = set()
-        while len(found) < len(found := {root} | {c for c, b in self.classes.items() if found & b}):
-            pass
+        found = {root}
+        while more := {cls for cls, bases in self.classes.items() if bases & found} - found:
+            found |= more
         return found
 
 
-def parse(files: Mapping[str, str | bytes]) -> dict[str, Module | SyntaxError | ValueError]:
-    """Each file of an in-memory tree (relative POSIX path -> source), or why it does not parse."""
-    parsed: dict[str, Module | SyntaxError | ValueError] = {}
+def parse(files: Mapping[str, str | bytes]) -> Parsed:
+    parsed: Parsed = {}
     for path, source in files.items():
         try:
             parsed[path] = Module(path, ast.parse(source, filename=path))
@@ -128,8 +129,7 @@ def parse(files: Mapping[str, str | bytes]) -> dict[str, Module | SyntaxError | 
 
 
 def scan_parsed(parsed: Parsed, rules: Sequence[Rule]) -> list[Violation]:
-    modules = [module for module in parsed.values() if isinstance(module, Module)]
-    tree, violations = Tree(parsed, modules, rules), []
+    tree, violations = Tree(parsed, rules), []
     for path, error in parsed.items():
         if not isinstance(error, Module):  # reported by EXE000, the first rule
             line, col = getattr(error, "lineno", None) or 1, getattr(error, "offset", None) or 1
@@ -137,9 +137,10 @@ def scan_parsed(parsed: Parsed, rules: Sequence[Rule]) -> list[Violation]:
             violations.append(rules[0].violation(path, line, col, f"syntax error ({message})"))
     for rule in rules:
         violations.extend(rule.check_tree(tree))
-        for module in modules:
-            if matches(module.path, rule.scope) and not matches(module.path, rule.allow):
-                violations.extend(rule.at(module, *found) for found in rule.check(module, tree))
+        for module in (module for module in tree.modules if matches(module.path, rule.scope)):
+            for node, detail, key in rule.check(module, tree):
+                if not rule.waives(module.path, key):
+                    violations.append(rule.at(module, node, detail))
     return sorted(set(violations))
 
 
@@ -148,16 +149,13 @@ def python_files(root: Path) -> Iterator[Path]:
     for directory, subdirectories, filenames in os.walk(root):
         here = Path(directory)
         venvs = {name for name in subdirectories if (here / name / "pyvenv.cfg").exists()}
-        subdirectories[:] = sorted(
-            n
-            for n in set(subdirectories) - SKIP_DIRS - venvs
-            if n[0] != "." and "egg-info" not in n
-        )
+        kept = set(subdirectories) - SKIP_DIRS - venvs
+        subdirectories[:] = sorted(n for n in kept if n[0] != "." and "egg-info" not in n)
         yield from (here / n for n in sorted(filenames) if n.endswith(".py") and n != "conftest.py")
 
 
 def render(violations: Sequence[Violation], output_format: str = "text") -> str:
     """The report, without a trailing newline."""
     if output_format == "json":
-        return json.dumps([violation.as_dict() for violation in violations], indent=2)
+        return json.dumps([violation._asdict() for violation in violations], indent=2)
     return "\n".join(violation.as_text() for violation in violations) or OK_MESSAGE

@@ -19,13 +19,20 @@ HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
-class Document:
+class TextFile:
+    """A file of the repository and its text: a document, or a sample file of the scanner."""
+
     path: Path
     text: str
 
     @property
     def name(self) -> str:
         return str(self.path.relative_to(REPO_ROOT))
+
+
+@dataclass(frozen=True)
+class Document(TextFile):
+    """A Markdown file: its code, prose, links and headings."""
 
     def code_blocks(self, language: str | None = None) -> list[str]:
         return [

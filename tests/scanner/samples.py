@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.docs.markdown import TextFile
+
 SAMPLES = Path(__file__).resolve().parent / "samples"
 TREE = SAMPLES / "_tree"
 SCAN_AS = re.compile(r"^# scan-as: (\S+)")
@@ -22,28 +24,28 @@ EXPECT_AT = re.compile(r"^# expect: (EXE\d{3}) at (\S+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
-class Sample:
+class Sample(TextFile):
+    """A sample file (``path``, ``text``) as the test scans it."""
+
     rule: str
-    file: Path
-    path: str
-    source: str
+    scan_as: str
     files: dict[str, str]
     expected: tuple[tuple[str, int, str], ...]  # (path, line, rule); line 0: any line
 
     @property
     def bad(self) -> bool:
-        return self.file.name.startswith("bad_")
+        return self.path.name.startswith("bad_")
 
     @property
     def needs_a_tree(self) -> bool:
         """Whether it is about a tree (other files, or a file as a whole: a violation on its
         ``# scan-as:`` line) rather than about lines one could paste elsewhere."""
         return len(self.files) > 1 or any(
-            path != self.path or line == 1 for path, line, _ in self.expected
+            path != self.scan_as or line == 1 for path, line, _ in self.expected
         )
 
     def __str__(self) -> str:
-        return f"{self.rule}/{self.file.name}"
+        return f"{self.rule}/{self.path.name}"
 
 
 def load(file: Path) -> Sample:
@@ -57,10 +59,10 @@ def load(file: Path) -> Sample:
     ]
     expected += [(m[2], 0, m[1]) for m in EXPECT_AT.finditer(source)]
     return Sample(
-        file.parent.name,
         file,
-        scan_as[1],
         source,
+        file.parent.name,
+        scan_as[1],
         {**files, scan_as[1]: source},
         tuple(sorted(expected)),
     )

@@ -88,7 +88,7 @@ def test_violations_render_as_sorted_lines_and_report_the_column_of_run() -> Non
 def test_violation_serialises_every_field() -> None:
     violation = Violation("a.py", 3, 7, "EXE001", "why")
     assert violation.as_text() == "a.py:3:7 EXE001 why"
-    assert violation.as_dict() == {
+    assert violation._asdict() == {
         "path": "a.py",
         "line": 3,
         "col": 7,
@@ -114,3 +114,13 @@ def test_violation_serialises_every_field() -> None:
 )
 def test_allow_list_globs(path: str, pattern: str, expected: bool) -> None:
     assert matches(path, [pattern]) is expected
+
+
+def test_a_message_says_what_is_wrong_then_why_the_rule_exists() -> None:
+    source = "def f(call):\n    try:\n        call()\n    except Exception:\n        pass\n"
+    [violation] = scan_sources({"execution/services/job.py": source})
+    assert violation.message == (
+        "`except Exception` swallows the failure (the handler neither raises nor calls anything:"
+        " no log, no envelope): a failure in the execution path is re-raised or converted, never"
+        " silently dropped, so clients and metrics see it"
+    )

@@ -31,7 +31,7 @@ def test_sample_raises_exactly_what_it_says(sample: Sample) -> None:
 def test_every_rule_has_good_and_bad_samples_and_nothing_else_is_there() -> None:
     kinds = {(sample.rule, sample.bad) for sample in SAMPLE_FILES}
     assert kinds == {(rule.id, bad) for rule in RULES for bad in (False, True)}
-    assert all(s.file.name.startswith(("good_", "bad_")) for s in SAMPLE_FILES)
+    assert all(s.path.name.startswith(("good_", "bad_")) for s in SAMPLE_FILES)
     assert sorted(p.name for p in SAMPLES.iterdir() if p.is_dir()) == sorted(
         [rule.id for rule in RULES] + ["_tree"]
     )

@@ -40,7 +40,7 @@ def paste(original: str, samples: list[Sample]) -> tuple[str, list[int]]:
     for sample in samples:
         source += "\n\n\n"
         offsets.append(source.count("\n"))
-        source += sample.source.rstrip("\n")
+        source += sample.text.rstrip("\n")
     return source + "\n", offsets
 
 
@@ -74,7 +74,7 @@ def test_every_bad_sample_pasted_into_a_service_a_view_and_a_task_is_reported_th
         for target in TARGETS:
             source, [offset] = paste(files[target], [sample])
             found = scan_parsed({**parsed, **parse({target: source})}, RULES)
-            alone = scan_sources({target: sample.source})
+            alone = scan_sources({target: sample.text})
             # Exactly what the sample raises on its own at that path: the project hides nothing.
             assert {(v.path, v.line, v.rule) for v in found} == {
                 (target, v.line + offset, v.rule) for v in alone
@@ -97,7 +97,7 @@ def test_both_scanners_exit_1_naming_rule_file_and_line_and_ok_once_reverted(
             (scratch / target).write_text(source)
             expected = {(v.path, v.line, v.rule) for v in scan_sources({target: source})}
             for sample, offset in zip(samples, offsets, strict=True):
-                alone = scan_sources({target: sample.source})
+                alone = scan_sources({target: sample.text})
                 assert {(target, v.line + offset, v.rule) for v in alone} <= expected, str(sample)
             for result in scanners(scratch):
                 assert result.returncode == 1, result.stderr

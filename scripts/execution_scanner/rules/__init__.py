@@ -1,7 +1,5 @@
 """Every rule: one module each, named for its id, holding ``RULE``. A new module is a new rule."""
 
-from __future__ import annotations
-
 import pkgutil
 from importlib import import_module
 

@@ -2,10 +2,5 @@
 
 from ..engine import Rule
 
-RULE = Rule(
-    "EXE000",
-    "a file that does not parse cannot be checked, so it cannot pass",
-    ("**",),
-    (),
-    __file__,
-)
+WHY = "a file that does not parse cannot be checked, so it cannot pass"
+RULE = Rule("EXE000", WHY, ("**",), __file__)

@@ -9,79 +9,61 @@ Referencing the bound method is the violation, which covers calls, aliases, ``la
 import ast
 from collections.abc import Iterator
 
-from ..engine import Finding, Rule, Tree, matches
-from ..names import FUNCTIONS, NONE, Module, short, terminal
+from ..engine import EVERYTHING, Finding, Rule, Tree
+from ..names import FUNCTIONS, UNKNOWN, Module, short, terminal
 
 TOOL_RUNNER = "execution.tool_runner.ToolRunner"
-TOOL_RUNNER_MODULE = "execution.tool_runner"
-# Where a plugin's run may be called. As a package this becomes the ToolRunner's module and its
-# worker's entry point: "execution/tool_runner/__init__.py", "execution/tool_runner/child.py".
+RUNNERS = {TOOL_RUNNER, "execution.tool_runner"}  # a ToolRunner, and its module's own run
+# Where plugins run: the ToolRunner's module and its worker processes' entry point.
 PLUGIN_HOSTS = ("execution/tool_runner/__init__.py", "execution/tool_runner/child.py")
-# The governed path: only here may the ToolRunner's own run be called.
-RUNNER_CALLERS = ("execution/services/**",)
+RUNNER_CALL = "ToolRunner.run"  # the key of a call of the ToolRunner's own run
+# The governed path: only the services call the ToolRunner's own run.
+ALLOW = {**dict.fromkeys(PLUGIN_HOSTS, EVERYTHING), "execution/services/**": (RUNNER_CALL,)}
 # Whose run is not a plugin's: modules (``subprocess.run``) and classes (``Thread(...).run()``).
-NOT_PLUGINS = frozenset({"subprocess", "asyncio", "trio", "anyio", "threading.Thread"})
-NOT_PLUGINS |= {"threading.Timer", "multiprocessing.Process"}
-ACCESSORS = frozenset({"getattr", "getattr_static", "__getattribute__", "__getattr__"})
-ACCESSORS |= {"attrgetter", "methodcaller"}
+NOT_PLUGINS = {"subprocess", "asyncio", "trio", "anyio", "threading.Thread", "threading.Timer"}
+NOT_PLUGINS |= {"multiprocessing.Process"}
+ACCESSORS = {"getattr", "getattr_static", "__getattribute__", "__getattr__", "attrgetter"}
+ACCESSORS |= {"methodcaller"}
 
 
-def plugin_runs(module: Module) -> Iterator[Finding]:
-    """Every place of ``module`` where a plugin's ``run`` may be reached."""
+def _check(module: Module, tree: Tree) -> Iterator[Finding]:
     for node in module.nodes:
-        if detail := _problem(module, node, module.scope_of(node)):
-            yield node, detail
+        scope = module.scope_of(node)
+        if isinstance(node, ast.Attribute) and node.attr == "run":
+            yield from _run(module, node, scope)
+        elif isinstance(node, ast.Call) and terminal(node.func) in ACCESSORS:
+            names = [module.const_str(argument, scope) or "" for argument in node.args]
+            if name := next((name for name in names if "run" in name.split(".")), None):
+                yield Finding(node, f"`{terminal(node)}(..., {name!r})` reaches a `run` by name")
+        elif isinstance(node, ast.Subscript) and module.const_str(node.slice, scope) == "run":
+            space = node.value  # ``x.__dict__`` or ``vars(x)``
+            if terminal(space) == ("vars" if isinstance(space, ast.Call) else "__dict__"):
+                yield Finding(node, f"`{short(node)}` reaches a `run` through the instance dict")
+        elif isinstance(node, ast.MatchClass) and "run" in node.kwd_attrs:
+            yield Finding(node, "a class pattern `run=` captures a bound `run`")
 
 
-def _problem(module: Module, node: ast.AST, scope: ast.AST) -> str | None:
-    if isinstance(node, ast.Attribute) and node.attr == "run":
-        if not isinstance(node.ctx, ast.Load):
-            return f"`{short(node)}` is replaced, so the ToolRunner would call that"
-        return _receiver(module, node.value, scope)
-    if isinstance(node, ast.Call) and terminal(node.func) in ACCESSORS:
-        for argument in node.args:
-            name = module.const_str(argument, scope)
-            if name is not None and "run" in name.split("."):
-                return f"`{terminal(node.func)}(..., {name!r})` reaches a `run` by name"
-    if isinstance(node, ast.Subscript) and module.const_str(node.slice, scope) == "run":
-        space = node.value
-        if terminal(space) == "__dict__" or (
-            isinstance(space, ast.Call) and terminal(space) == "vars"
-        ):
-            return f"`{short(node)}` reaches a `run` through the instance dict"
-    if isinstance(node, ast.MatchClass) and "run" in node.kwd_attrs:
-        return "a class pattern `run=` captures a bound `run`"
-    return None
-
-
-def _receiver(module: Module, receiver: ast.expr, scope: ast.AST) -> str | None:
-    qualified = module.qualified(receiver, scope)
-    if qualified in NOT_PLUGINS or _delegates(module, receiver, scope):
-        return None
-    types = module.types(receiver, scope) or NONE
-    if types - NONE and types <= NOT_PLUGINS | NONE:
-        return None
-    if qualified == TOOL_RUNNER_MODULE or (types - NONE and types <= {TOOL_RUNNER, "None"}):
-        if matches(module.path, RUNNER_CALLERS):
-            return None
-        return f"`{short(receiver)}.run` calls the ToolRunner outside execution/services/"
-    return f"`{short(receiver)}.run` is not on a provable ToolRunner"
+def _run(module: Module, run: ast.Attribute, scope: ast.AST) -> Iterator[Finding]:
+    receiver = run.value
+    found = module.values(receiver, scope) - {"None"} or {UNKNOWN}
+    if not isinstance(run.ctx, ast.Load):
+        yield Finding(run, f"`{short(run)}` is replaced, so the ToolRunner would call that")
+    # The class itself is no runner: ``ToolRunner.run(plugin, ...)`` would make the plugin one.
+    elif found <= RUNNERS and module.qualified(receiver, scope) != TOOL_RUNNER:
+        detail = f"`{short(receiver)}.run` calls the ToolRunner outside execution/services/"
+        yield Finding(run, detail, RUNNER_CALL)
+    elif not found <= NOT_PLUGINS and not _delegates(module, receiver, scope):
+        yield Finding(run, f"`{short(receiver)}.run` is not on a provable ToolRunner")
 
 
 def _delegates(module: Module, receiver: ast.expr, scope: ast.AST) -> bool:
     """``super().run(...)`` or ``self.run(...)`` in the class's own ``run``: whoever runs the
     outer call governs it. Any other method calling ``self.run`` is a plugin run."""
-    if not isinstance(scope, FUNCTIONS) or scope.name != "run":
-        return False
-    if isinstance(receiver, ast.Call) and terminal(receiver.func) == "super":
-        return isinstance(module.parents.get(scope), ast.ClassDef)
-    bindings = module.lookup(receiver.id, scope) if isinstance(receiver, ast.Name) else None
-    return bindings is not None and [b.method for b in bindings] == [scope]
-
-
-def _check(module: Module, tree: Tree) -> Iterator[Finding]:
-    return plugin_runs(module)
+    is_run = isinstance(scope, FUNCTIONS) and scope.name == "run"
+    is_super = isinstance(receiver, ast.Call) and terminal(receiver.func) == "super"
+    is_self = [binding.method for binding in module.lookup(receiver, scope)] == [scope]
+    return is_run and isinstance(module.parents.get(scope), ast.ClassDef) and (is_super or is_self)
 
 
 WHY = "plugins run only inside ToolRunner.run, which validates, contains and meters every execution"
-RULE = Rule("EXE001", WHY, ("**",), PLUGIN_HOSTS, __file__, RUNNER_CALLERS, check=_check)
+RULE = Rule("EXE001", WHY, ("**",), __file__, ALLOW, _check)

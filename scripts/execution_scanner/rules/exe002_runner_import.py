@@ -7,14 +7,12 @@ a job, and the import contracts only catch a direct import, not a re-export or `
 import ast
 from collections.abc import Iterator
 
-from ..engine import Finding, Rule, Tree
+from ..engine import EVERYTHING, Finding, Rule, Tree
 from ..names import Module, short, terminal
 
-EDGES = tuple(f"**/{edge}" for edge in ["views.py", "views/**", "api/**", "urls.py", "tasks.py"])
-EDGES += tuple(
-    f"**/{edge}" for edge in ["tasks/**", "admin.py", "admin/**", "management/commands/**"]
-)
-RUNNER_NAMES = frozenset({"tool_runner", "ToolRunner"})
+EDGES = ["views.py", "views/**", "api/**", "urls.py", "tasks.py", "tasks/**", "admin.py"]
+EDGES += ["admin/**", "management/commands/**"]
+RUNNER_NAMES = {"tool_runner", "ToolRunner"}
 
 
 def _names_runner(dotted: str) -> bool:
@@ -25,12 +23,13 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
     for node in module.nodes:
         if isinstance(node, ast.Import):
             if names := [alias.name for alias in node.names if _names_runner(alias.name)]:
-                yield node, f"`import {names[0]}` reaches the ToolRunner"
+                yield Finding(node, f"`import {names[0]}` reaches the ToolRunner")
         elif isinstance(node, ast.ImportFrom):
             source = module.absolute(node.module, node.level)
             names = [alias.name for alias in node.names]
             if _names_runner(source) or RUNNER_NAMES & set(names):
-                yield node, f"`from {source} import {', '.join(names)}` reaches the ToolRunner"
+                detail = f"`from {source} import {', '.join(names)}` reaches the ToolRunner"
+                yield Finding(node, detail)
         elif isinstance(node, ast.Call) and terminal(node.func) in ("import_module", "__import__"):
             scope = module.scope_of(node)
             name = module.const_str(node.args[0], scope) if node.args else None
@@ -38,25 +37,23 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
             if name and name.startswith(".") and package is not None:
                 name = f"{module.const_str(package, scope) or ''}{name}"
             if name and _names_runner(name):
-                yield node, f"importing {name!r} by name reaches the ToolRunner"
+                yield Finding(node, f"importing {name!r} by name reaches the ToolRunner")
         elif isinstance(node, ast.Name) and node.id == "ToolRunner":
-            yield node, "`ToolRunner` is used here"
+            yield Finding(node, "`ToolRunner` is used here")
         elif isinstance(node, ast.Attribute) and _outermost(module, node):
-            yield node, f"`{short(node)}` reaches the ToolRunner"
+            yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
 
 
 def _outermost(module: Module, node: ast.Attribute) -> bool:
     """``a.tool_runner.ToolRunner`` is reported once, at its outermost runner name."""
-    if node.attr not in RUNNER_NAMES:
-        return False
-    parent = module.parents.get(node)
+    outer, parent = set(), module.parents.get(node)
     while isinstance(parent, ast.Attribute):
-        if parent.attr in RUNNER_NAMES:
-            return False
+        outer.add(parent.attr)
         parent = module.parents.get(parent)
-    return True
+    return node.attr in RUNNER_NAMES and not RUNNER_NAMES & outer
 
 
 WHY = "views, API, tasks, admin and commands go through execution.services, which own jobs and "
 WHY += "errors; only the services hold the ToolRunner"
-RULE = Rule("EXE002", WHY, EDGES, ("execution/services/**",), __file__, check=_check)
+SCOPE = tuple(f"**/{edge}" for edge in EDGES)
+RULE = Rule("EXE002", WHY, SCOPE, __file__, {"execution/services/**": EVERYTHING}, _check)

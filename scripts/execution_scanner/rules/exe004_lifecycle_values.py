@@ -37,9 +37,9 @@ def _literals(expr: ast.AST | None, enum: str | None) -> Iterator[Finding]:
         if enum and isinstance(element, ast.Constant) and isinstance(element.value, str):
             value, members = element.value, ENUMS[enum]
             if value.upper() in members:
-                yield element, f"raw literal {value!r}: use {enum}.{value.upper()}"
+                yield Finding(element, f"raw literal {value!r}: use {enum}.{value.upper()}")
             else:
-                yield element, f"{value!r} is not a {enum} member ({', '.join(members)})"
+                yield Finding(element, f"{value!r} is not a {enum} member ({', '.join(members)})")
 
 
 def _dict(module: Module, node: ast.Dict, *, unpacked: bool) -> Iterator[Finding]:
@@ -52,7 +52,7 @@ def _dict(module: Module, node: ast.Dict, *, unpacked: bool) -> Iterator[Finding
 
 
 def _check(module: Module, tree: Tree) -> Iterator[Finding]:
-    for store in module.stores.values():  # state = "...", job.status = "...", setattr(...)
+    for store in module.stores:  # state = "...", job.status = "...", setattr(...)
         yield from _literals(store.value, _enum(store.name))
         for keyword in getattr(store.value, "keywords", []):  # CharField(default="...")
             if keyword.arg in ("default", "db_default"):
@@ -61,8 +61,7 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
         if isinstance(node, ast.keyword) and node.arg:
             yield from _literals(node.value, _enum(node.arg))
         elif isinstance(node, ast.keyword):  # f(**{"status": ...}) and f(**values)
-            values = [node.value, *(value for value, _ in module.assigned(node.value, node))]
-            for value in (v for v in values if isinstance(v, ast.Dict)):
+            for value in module.dicts(node.value, module.scope_of(node)):
                 yield from _dict(module, value, unpacked=True)
         elif isinstance(node, ast.Dict):
             yield from _dict(module, node, unpacked=False)
@@ -82,7 +81,8 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
         elif isinstance(node, ast.Attribute) and _name(node.value) in ENUMS:
             members = ENUMS[_name(node.value)]
             if node.attr not in members and node.attr not in ENUM_API:
-                yield node, f"{_name(node.value)}.{node.attr} is not one of {', '.join(members)}"
+                detail = f"{_name(node.value)}.{node.attr} is not one of {', '.join(members)}"
+                yield Finding(node, detail)
         elif isinstance(node, ast.ClassDef) and node.name in ENUMS:
             yield from _definition(node)
 
@@ -93,14 +93,15 @@ def _definition(enum: ast.ClassDef) -> Iterator[Finding]:
     members = [t.id for s in assigns for t in s.targets if isinstance(t, ast.Name)]
     expected = ENUMS[enum.name]
     if sorted(m for m in members if not m.startswith("_")) != sorted(expected):
-        yield enum, f"{enum.name} defines {', '.join(members)}; exactly {', '.join(expected)}"
+        detail = f"{enum.name} defines {', '.join(members)}; exactly {', '.join(expected)}"
+        yield Finding(enum, detail)
         return
     for statement in assigns if enum.name == "PluginState" else []:
         value = statement.value
         stored = getattr(value.elts[0] if isinstance(value, ast.Tuple) else value, "value", None)
         if isinstance(stored, str) and stored.upper() in NOT_STATES:
-            yield statement, f"PluginState stores {stored!r}, which is not a state"
+            yield Finding(statement, f"PluginState stores {stored!r}, which is not a state")
 
 
 WHY = "plugin states and job statuses are only PluginState/JobStatus members: five known values"
-RULE = Rule("EXE004", WHY, ("registry/**", "execution/**"), (), __file__, check=_check)
+RULE = Rule("EXE004", WHY, ("registry/**", "execution/**"), __file__, check=_check)

@@ -9,36 +9,36 @@ import ast
 import builtins
 from collections.abc import Iterator
 
-from ..engine import Finding, Rule, Tree, matches
-from ..names import FUNCTIONS, Module
+from ..engine import EVERYTHING, Finding, Rule, Tree
+from ..names import FUNCTIONS, UNKNOWN, Module
 
 EXCEPTIONS_MODULE = "execution.exceptions"
-HTTP: tuple[str, ...] = ("rest_framework.exceptions.", "rest_framework.serializers.ValidationError")
-HTTP += ("django.http.Http404", "django.core.exceptions.PermissionDenied")
-HTTP += ("django.core.exceptions.SuspiciousOperation", "django.core.exceptions.ValidationError")
-# Framework exceptions where the framework expects them: (path globs, qualified prefixes).
-FRAMEWORK = (
-    (("**/views.py", "**/api/**", "**/serializers.py"), HTTP),  # DRF makes them responses
-    (("**/models.py", "**/admin.py"), ("django.core.exceptions.ValidationError",)),  # forms'
-    (("**",), ("django.core.exceptions.ImproperlyConfigured",)),  # at start-up, not a request
-)
+DJANGO = "django.core.exceptions"
+HTTP: tuple[str, ...] = ("rest_framework.exceptions", "rest_framework.serializers.ValidationError")
+HTTP += ("django.http.Http404", f"{DJANGO}.PermissionDenied", f"{DJANGO}.SuspiciousOperation")
+FORMS = (f"{DJANGO}.ValidationError",)
+ALLOW: dict[str, tuple[str, ...]] = {
+    "execution/management/commands/**": EVERYTHING,  # they report to a terminal, not to a client
+    # Framework exceptions where the framework expects them (a finding's key is the class): DRF
+    # makes these responses, forms show a ValidationError, a misconfiguration stops start-up.
+    **dict.fromkeys(["**/views.py", "**/api/**", "**/serializers.py"], HTTP + FORMS),
+    **dict.fromkeys(["**/models.py", "**/admin.py"], FORMS),
+    "**": (f"{DJANGO}.ImproperlyConfigured",),
+}
 # What Python's protocols require of these methods (PEP 562 ``__getattr__``...).
 PROTOCOL = {"__getattr__": "AttributeError", "__getattribute__": "AttributeError"}
 PROTOCOL |= {"__getitem__": "KeyError IndexError", "__missing__": "KeyError"}
 PROTOCOL |= {"__next__": "StopIteration", "__anext__": "StopAsyncIteration"}
 
 
-def _allowed(module: Module, tree: Tree, qualified: str) -> bool:
+def _allowed(tree: Tree, qualified: str) -> bool:
     owner, _, name = qualified.rpartition(".")
     if owner == "builtins":  # an exception class; a builtin function's result is unknown
-        return not isinstance(value := getattr(builtins, name, None), type) or not issubclass(
-            value, BaseException
-        )
-    if EXCEPTIONS_MODULE not in tree.module_names and owner == EXCEPTIONS_MODULE:
+        value = getattr(builtins, name, None)
+        return not (isinstance(value, type) and issubclass(value, BaseException))
+    if owner == EXCEPTIONS_MODULE and EXCEPTIONS_MODULE not in tree.module_names:
         return True  # a tree without the hierarchy trusts its names
     if qualified in tree.subclasses(f"{EXCEPTIONS_MODULE}.ExecutionFailure"):
-        return True
-    if any(matches(module.path, paths) and qualified.startswith(p) for paths, p in FRAMEWORK):
         return True
     if owner in tree.module_names:  # ours: only a class outside the hierarchy is bad
         return qualified not in tree.classes
@@ -51,15 +51,12 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
             continue
         function = module.scope_of(node)
         protocol = PROTOCOL.get(function.name, "") if isinstance(function, FUNCTIONS) else ""
-        for qualified in sorted(module.possible(node.exc, function)):
-            name = qualified.removeprefix("builtins.")
-            if name not in protocol.split() and not _allowed(module, tree, qualified):
-                yield node, f"raises `{name}`, not an ExecutionFailure subclass"
-                break
+        for raised in sorted(module.values(node.exc, function) - {UNKNOWN, "None"}):
+            name = raised.removeprefix("builtins.")
+            if name not in protocol.split() and not _allowed(tree, raised):
+                yield Finding(node, f"raises `{name}`, not an ExecutionFailure subclass", raised)
 
 
 WHY = "the execution layer raises only ExecutionFailure subclasses (execution/exceptions.py), "
 WHY += "which map to stable error envelopes"
-ALSO = tuple(glob for paths, _ in FRAMEWORK for glob in paths)
-COMMANDS = ("execution/management/commands/**",)  # they report to a terminal, not to a client
-RULE = Rule("EXE006", WHY, ("execution/**",), COMMANDS, __file__, ALSO, check=_check)
+RULE = Rule("EXE006", WHY, ("execution/**",), __file__, ALLOW, _check)

@@ -9,20 +9,18 @@ serializer, the admin, a task or a command writing these fields skips both. A wr
 import ast
 from collections.abc import Iterator
 
-from ..engine import Finding, Rule, Tree, matches
+from ..engine import EVERYTHING, Finding, Rule, Tree
 from ..names import Module, terminal
 
-JOBS, REGISTRY = "execution/services/**", "registry/services.py"
-OWNERS = {  # field -> the only files that may write it
-    "status": JOBS,
-    **dict.fromkeys(["state", "success_count", "error_count", "plugin_fault_count"], REGISTRY),
-    **dict.fromkeys(
-        ["input_refused_count", "consecutive_failures", "circuit_open_until"], REGISTRY
-    ),
-    **dict.fromkeys(["total_execution_time_ms", "last_execution_time_ms"], REGISTRY),
-    **dict.fromkeys(["avg_execution_time_ms", "last_used", "metrics_reset_at"], REGISTRY),
-    **dict.fromkeys(["metrics_reset_by", "PluginMetricsBucket"], REGISTRY),  # the model: any write
-}
+PLUGIN_FIELDS: tuple[str, ...] = ("state", "success_count", "error_count", "plugin_fault_count")
+PLUGIN_FIELDS += ("input_refused_count", "consecutive_failures", "circuit_open_until")
+PLUGIN_FIELDS += ("total_execution_time_ms", "last_execution_time_ms", "avg_execution_time_ms")
+PLUGIN_FIELDS += ("last_used", "metrics_reset_at", "metrics_reset_by")
+PLUGIN_FIELDS += ("PluginMetricsBucket",)  # the model: any write through it
+SERVICES = {"execution/services/**": ("status",), "registry/services.py": PLUGIN_FIELDS}
+OWNERS = {field: services for services, fields in SERVICES.items() for field in fields}
+# Benchmarks fill a scratch database with rows in every state, as fixtures do in tests.
+ALLOW = {**SERVICES, "benchmarks/**": EVERYTHING}
 MODELS = {"Job", "PluginRegistry", "PluginMetricsBucket"}  # constructing one writes its fields
 ORM_WRITES = {"update", "create", "get_or_create", "update_or_create", "bulk_create", "delete"}
 ORM_WRITES |= {"bulk_update", "save", "aupdate", "acreate", "aupdate_or_create", "adelete"}
@@ -37,28 +35,25 @@ def _orm_writes(module: Module, call: ast.Call) -> Iterator[tuple[str, ast.AST]]
     scope = module.scope_of(call)
     for keyword in call.keywords:
         yield keyword.arg or "", keyword
-        dicts = [keyword.value] if keyword.arg in (None, "defaults", "create_defaults") else []
-        for value in [*dicts, *(v for v, _ in module.assigned(keyword.value, scope))]:
-            for key in value.keys if isinstance(value, ast.Dict) else []:
+        unpacked = keyword.arg in (None, "defaults", "create_defaults")
+        for value in module.dicts(keyword.value, scope) if unpacked else ():
+            for key in value.keys:
                 yield module.const_str(key, scope) or "", keyword
-    for field in (
-        ast.walk(call.args[1]) if terminal(call) == "bulk_update" and call.args[1:] else ()
-    ):
+    fields = call.args[1] if terminal(call) == "bulk_update" and call.args[1:] else None
+    for field in ast.walk(fields) if fields else ():
         yield module.const_str(field, scope) or "", field
 
 
 def _check(module: Module, tree: Tree) -> Iterator[Finding]:
-    writes = [(s.name, s.node) for s in module.stores.values() if s.attribute]
+    writes = [(store.name, store.node) for store in module.stores if store.attribute]
     for call in (n for n in module.nodes if isinstance(n, ast.Call)):
         if terminal(call) in ORM_WRITES | MODELS:
             writes += _orm_writes(module, call)
     for field, node in writes:
-        if field in OWNERS and not matches(module.path, [OWNERS[field]]):
-            yield node, f"writes `{field}` outside {OWNERS[field]}"
+        if field in OWNERS:
+            yield Finding(node, f"writes `{field}` outside {OWNERS[field]}", field)
 
 
 WHY = "job status, plugin state and metrics change only in their services, which check the "
 WHY += "current state first and keep the counters atomic"
-# Benchmarks fill a scratch database with rows in every state, as fixtures do in tests.
-BENCHMARKS = ("benchmarks/**",)
-RULE = Rule("EXE007", WHY, ("**",), BENCHMARKS, __file__, (JOBS, REGISTRY), check=_check)
+RULE = Rule("EXE007", WHY, ("**",), __file__, ALLOW, _check)
