@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from execution import exceptions
 from execution.models import FailedJob, Job, JobStatus
+from execution.pagination import JobCountPaginator
 from execution.services.rerun import job_rerun
 from execution.views import job_image_thumbnail
 from registry.admin import DASHBOARD_CSS, PluginRegistryAdmin
@@ -77,6 +78,8 @@ class JobAdmin(admin.ModelAdmin):
     list_select_related = ("created_by",)
     # No date_hierarchy: it reads the distinct dates of the whole table on every page.
     show_full_result_count = False
+    # Counts (and so pages) stop at JOB_COUNT_LIMIT: an exact count read every matching row.
+    paginator = JobCountPaginator
     list_per_page = 50
     actions = ("rerun_jobs",)
     fieldsets = (

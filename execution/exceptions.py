@@ -279,6 +279,15 @@ class IdempotentRequestInProgress(ExecutionError):
     default_message = "A request with this Idempotency-Key is still being processed; retry later."
 
 
+class PageTooDeep(ExecutionError):
+    type = "ValidationError"
+    code = "PAGE_TOO_DEEP"
+    default_message = (
+        "Page numbers reach the first jobs of a list only; follow the `next` links (a cursor) "
+        "to go further, or narrow the list with its filters."
+    )
+
+
 class WorkerLost(ExecutionError):
     code = "WORKER_LOST"
     default_message = "The worker running this job stopped before the job finished."

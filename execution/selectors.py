@@ -7,6 +7,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Value
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
@@ -30,10 +33,13 @@ def job_get(*, job_id: str, user: Any) -> Job | None:
 
 
 def job_list(*, user: Any, plugin: str | None = None, status: str | None = None) -> JobQuerySet:
-    # A list shows neither options nor results: they are not read either.
-    jobs = Job.objects.visible_to(user).order_by("-created_at").defer("options", "result")
+    # A list shows neither options, results nor tracebacks: they are not read either.
+    jobs = Job.objects.visible_to(user).order_by("-created_at")
+    jobs = jobs.defer("options", "result", "error_traceback")
     if plugin:
-        jobs = jobs.filter(plugin__iexact=plugin)
+        # Any case, as LOWER on both sides: the form the plugin indexes hold (iexact would be
+        # LIKE on SQLite and UPPER on PostgreSQL, which no index serves).
+        jobs = jobs.filter(Exact(Lower("plugin"), Lower(Value(plugin))))
     if status:
         jobs = jobs.filter(status=status.upper())
     return jobs

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from execution.conf import execution_settings
 from execution.models import Job, JobStatus
+from execution.pagination import JOB_COUNT_LIMIT
 from execution.validation import ExecutionRequest, check_options_size, unstorable_reason
 from registry.models import PluginRegistry
 
@@ -192,11 +193,25 @@ class JobSerializer(JobSummarySerializer):
 
 
 class JobPageSerializer(serializers.Serializer):
-    """A page of jobs, as DRF's PageNumberPagination renders it (documentation only)."""
+    """A page of jobs, as ``JobPagination`` renders it (documentation only)."""
 
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+    count = serializers.IntegerField(
+        min_value=0,
+        max_value=JOB_COUNT_LIMIT,
+        help_text=f"How many jobs the list holds, counted up to {JOB_COUNT_LIMIT:,}.",
+    )
+    count_exact = serializers.BooleanField(
+        help_text=(
+            f"False when the list holds more than {JOB_COUNT_LIMIT:,} jobs: `count` stopped "
+            "there. `next` reaches them all."
+        )
+    )
+    next = serializers.URLField(
+        allow_null=True, help_text="The next (older) page, by cursor; null on the last page."
+    )
+    previous = serializers.URLField(
+        allow_null=True, help_text="The previous (newer) page, by cursor; null on the first."
+    )
     results = JobSummarySerializer(many=True)
 
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.defaults import bad_request as django_bad_request
@@ -10,15 +8,14 @@ from django.views.defaults import server_error as django_server_error
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions as drf_exceptions
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from execution import exceptions, selectors
 from execution.api.idempotency import idempotent
 from execution.api.middleware import API_PREFIX, envelope_response
+from execution.api.pagination import JobPagination
 from execution.api.schema import (
     ACCEPTED_EXAMPLE,
     ANALYZE_REQUEST_EXAMPLE,
@@ -43,6 +40,7 @@ from execution.api.serializers import (
 )
 from execution.api.throttling import FailedAuthenticationThrottle
 from execution.models import Job, JobStatus
+from execution.pagination import JOB_COUNT_LIMIT
 from execution.services import AnalysisExecutionService
 from execution.validation import ExecutionRequest
 from registry import selectors as registry_selectors
@@ -132,38 +130,34 @@ class AnalyzeExecutionAsyncView(ApiView):
         )
 
 
-class JobPagination(PageNumberPagination):
-    """Pages as the schema documents them: ``page`` is one positive integer. DRF would also take
-    ``page=`` (as 1), ``page=last`` and the last of repeated values; those answer 404 here, as
-    any other page that does not exist."""
-
-    def get_page_size(self, request: Request) -> int | None:
-        # Read per request: the class attribute was fixed when DRF was imported.
-        return api_settings.PAGE_SIZE
-
-    def get_page_number(self, request: Request, paginator: Any) -> Any:
-        values = request.query_params.getlist(self.page_query_param)
-        if not values:
-            return 1
-        if len(values) == 1 and values[0].isascii() and values[0].isdigit():
-            return values[0]
-        return "invalid"  # the paginator refuses it: 404 "Invalid page."
-
-
 class JobListView(ApiView):
     @extend_schema(
         operation_id="jobs_list",
         summary="Jobs, newest first",
         description=(
-            "Your jobs (staff see every job), newest first, 50 a page. Filter by `plugin`, and by "
-            "`status` in any case (`success`, `FAILED`)."
+            "Your jobs (staff see every job), newest first, 50 a page. Filter by `plugin` and by "
+            "`status`, in any case (`success`, `FAILED`). Follow `next` to walk the whole list; "
+            f"`count` stops at {JOB_COUNT_LIMIT:,} (`count_exact` false), and page numbers reach "
+            "that far."
         ),
         parameters=[
             JobFilterSerializer,
             OpenApiParameter(
                 "page",
                 OpenApiTypes.INT,
-                description="Page number, from 1. A page that does not exist answers 404.",
+                description=(
+                    "Page number, from 1, within the first "
+                    f"{JOB_COUNT_LIMIT:,} jobs. A page past the end answers 404; past "
+                    "that depth, 400 `PAGE_TOO_DEEP`: follow `next` instead."
+                ),
+            ),
+            OpenApiParameter(
+                "cursor",
+                OpenApiTypes.STR,
+                description=(
+                    "Where a page starts, as the `next` and `previous` links give it: opaque, "
+                    "not to be built. Not with `page`. An invalid cursor answers 404."
+                ),
             ),
         ],
         responses={200: JobPageSerializer, **error_responses(400, 404)},

@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from werkzeug.test import Client, EnvironBuilder, TestResponse
 
 from execution import tasks
+from execution.pagination import JOB_COUNT_LIMIT
 from execution_project.wsgi import application
 from tests import images
 from tests.envelopes import ENVELOPE_KEYS, assert_envelope
@@ -168,13 +169,18 @@ def test_both_posts_document_a_json_and_a_multipart_body(
 
 
 def test_the_jobs_list_documents_its_filters_and_its_page(document: dict[str, Any]) -> None:
-    """The list answers a page at a time: a client that cannot name the page sees only the
-    first one."""
+    """The list answers a page at a time: a client that cannot name the page (or follow its
+    cursor) sees only the first one; the page says whether its count is exact."""
     parameters = {p["name"]: p for p in operation(document, "jobs_list")["parameters"]}
+    page = document["components"]["schemas"]["JobPage"]
 
-    assert set(parameters) == {"plugin", "status", "page"}
+    assert set(parameters) == {"plugin", "status", "page", "cursor"}
     assert {p["in"] for p in parameters.values()} == {"query"}
     assert parameters["page"]["schema"]["type"] == "integer"
+    assert parameters["cursor"]["schema"]["type"] == "string"
+    assert set(page["properties"]) == {"count", "count_exact", "next", "previous", "results"}
+    assert page["properties"]["count"]["maximum"] == JOB_COUNT_LIMIT
+    assert page["properties"]["count_exact"]["type"] == "boolean"
 
 
 # --- the documentation pages --------------------------------------------------------------

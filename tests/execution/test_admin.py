@@ -14,7 +14,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from execution.admin import JobAdmin
 from execution.models import Job, JobMode, JobStatus
+from execution.pagination import JobCountPaginator
 from execution.services import AnalysisExecutionService
 from execution.validation import ExecutionRequest
 from registry.models import PluginRegistry
@@ -175,6 +177,37 @@ def test_changelist_queries_stay_the_same_as_jobs_grow_and_none_is_distinct(
     assert not [q for q in sql if "DISTINCT" in q], sql
     # Exactly one count of the filtered rows; no second count of the whole table.
     assert len([q for q in sql if "COUNT(" in q and '"EXECUTION_JOB"' in q]) == 1
+
+
+@pytest.mark.parametrize(("url", "plural"), [(JOBS, "jobs"), (FAILED_JOBS, "failed jobs")])
+def test_the_lists_count_up_to_their_limit_and_page_no_further(
+    ops_client: Client, monkeypatch: pytest.MonkeyPatch, url: str, plural: str
+) -> None:
+    monkeypatch.setattr(JobCountPaginator, "count_limit", 6)
+    monkeypatch.setattr(JobAdmin, "list_per_page", 2)
+    many_jobs(20)  # 10 FAILED
+
+    first = ops_client.get(url)
+    deepest = ops_client.get(url, {"p": "3"})
+    beyond = ops_client.get(url, {"p": "4"})
+
+    assert first.context["cl"].result_count == 6
+    assert f"more than 6 {plural}</span>" in first.content.decode()
+    assert f"Select all 6 {plural}" not in first.content.decode()  # it would not be all
+    assert len(deepest.context["cl"].result_list) == 2
+    assert (beyond.status_code, beyond["Location"]) == (302, f"{url}?e=1")
+
+
+def test_a_list_within_the_limit_has_its_exact_count(
+    ops_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(JobCountPaginator, "count_limit", 6)
+    many_jobs(6)
+
+    html = ops_client.get(JOBS).content.decode()
+
+    assert "6 jobs" in html
+    assert "more than" not in html
 
 
 @pytest.mark.every_database
