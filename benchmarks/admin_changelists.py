@@ -4,12 +4,12 @@
     .venv/bin/python benchmarks/admin_changelists.py \\
         --database-url postgres://postgres@127.0.0.1:5432/admin_bench
 
-It migrates its own database (by default a fresh SQLite file in a temporary directory; a
-PostgreSQL database must have "bench" in its name, and its jobs are deleted first), syncs the
-plugins, and at each size fills the table with finished jobs created over 30 days, 11 plugins
-(the registry's four and seven others), one in five FAILED; then it opens each page as a
-superuser in interleaved rounds and prints the median time at each size, the ratio, and the
-number of queries. See benchmarks/README.md.
+It migrates a database per size as bench_jobs_table.py does (SQLite files in a temporary
+directory, or a schema each in a PostgreSQL database whose name has "bench" in it; their jobs
+are deleted first), syncs the plugins, and fills each with finished jobs created over 30 days,
+11 plugins (the registry's four and seven others), one in five FAILED; then it opens each page
+as a superuser in rounds that take turns between the sizes, and prints the median time at each
+size, the ratio, and the number of queries. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from benchmarks.bench_jobs_table import (  # noqa: E402
     parse_args,
     print_table,
 )
+from benchmarks.routing import on_table  # noqa: E402
 
 PLUGINS = ["image-metadata", "qr-code", "face-detection", "ocr"] + [f"plugin-{n}" for n in range(7)]
 
@@ -83,36 +84,33 @@ def pages() -> dict[str, str]:
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    with bench_django(args.database_url):
+    with bench_django(args.database_url, args.sizes):
         from django.contrib.auth import get_user_model
-        from django.db import connection
+        from django.db import connection, connections
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
-        users = get_user_model().objects
-        user = users.filter(username="bench").first() or users.create_superuser("bench")
-        client = Client()
-        client.force_login(user)
-        make_job = numbered_job()
-        results: dict[int, dict[str, float]] = {}
-        queries: dict[str, str] = {}
+        requests: dict[str, dict[int, Callable[[], Any]]] = {}
+        queries: dict[str, list[int]] = {}
         for size in args.sizes:
-            fill(size, make_job)
-            urls = pages()
-            results[size] = interleaved_medians(
-                {name: getter(client, url) for name, url in urls.items()}, args.runs
-            )
-            for name, url in urls.items():
-                with CaptureQueriesContext(connection) as made:
-                    client.get(url)
-                queries[name] = (
-                    f"{queries[name]} → {len(made)}" if name in queries else f"{len(made)}"
-                )
+            with on_table(size) as alias:
+                users = get_user_model().objects
+                user = users.filter(username="bench").first() or users.create_superuser("bench")
+                client = Client()
+                client.force_login(user)
+                fill(size, numbered_job())
+                for name, url in pages().items():
+                    requests.setdefault(name, {})[size] = getter(client, url, size=size, name=name)
+                    with CaptureQueriesContext(connections[alias]) as made:
+                        client.get(url)
+                    queries.setdefault(name, []).append(len(made))
         print_table(
-            results,
+            interleaved_medians(requests, args.runs),
             f"database: {connection.vendor}  median of {args.runs} rounds, ms per page "
             "(queries at each size after the ratio)",
-            extra={name: f"   {count} queries" for name, count in queries.items()},
+            extra={
+                name: f"   {' → '.join(map(str, made))} queries" for name, made in queries.items()
+            },
         )
 
 

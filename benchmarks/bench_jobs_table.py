@@ -1,18 +1,21 @@
 """The jobs table at 1,000 and 100,000 rows: the API's job list and the admin's job lists.
 
-    .venv/bin/python benchmarks/bench_jobs_table.py                          # fresh SQLite file
+    .venv/bin/python benchmarks/bench_jobs_table.py                          # fresh SQLite files
     .venv/bin/python benchmarks/bench_jobs_table.py \\
         --database-url postgres://postgres@127.0.0.1:5432/jobs_bench
 
-Each figure is a whole request through Django (test client, in this process: URL routing,
-authentication, the queries, serialization or templates), the median of ``--runs`` interleaved
-rounds (every figure once per round) after two warm-up rounds, at each table size; the target is
-that none takes more than 1.5x as long at the larger size. The API's last page is the one a
-client reaches by following ``next`` from the first: the script walks there (and checks that the
-walk saw every job of the list once), then times it. The table is filled with jobs spread over
-30 days, 5 plugins, 4 clients (the owner whose list is measured has a quarter of them) and 10%
-failures. A PostgreSQL database is created if missing and its jobs are deleted: its name must
-contain 'bench'.
+Each table size has a database of its own (a SQLite file each; a PostgreSQL schema each,
+``size_1000`` and so on, in the one database), filled once, so the requests at every size take
+turns: each figure is a whole request through Django (test client, in this process: URL
+routing, authentication, the queries, serialization or templates), the median of ``--runs``
+rounds in which every figure is requested once at each size, after two warm-up rounds. The
+target is that none takes more than 1.5x as long at the largest size as at the smallest; a
+figure whose page shows fewer rows at the smallest size says so. The API's last page is the one
+a client reaches by following ``next`` from the first: the script walks there (and checks that
+the walk met every job of the list once), then times it. The table is filled with jobs spread
+over 30 days, 5 plugins, 4 clients (the owner whose list is measured has a quarter of them) and
+10% failures. The PostgreSQL database is created if missing and its schemas' jobs are deleted:
+its name must contain 'bench'.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.async_throughput import create_postgres_database  # noqa: E402
+from benchmarks.routing import alias_for, on_table  # noqa: E402
 
 PLUGINS = ("image-metadata", "qr-code", "face-detection", "ocr", "bench-noop")
 CLIENTS = 4
@@ -65,14 +69,16 @@ def parse_args(description: str) -> argparse.Namespace:
 
 
 @contextmanager
-def bench_django(database_url: str | None) -> Iterator[None]:
-    """Django set up on a migrated database with the plugins synced (the admin's plugin filter
-    lists the registry's names), its jobs deleted before and after."""
+def bench_django(database_url: str | None, sizes: list[int]) -> Iterator[None]:
+    """Django set up with a migrated database per table size (``benchmarks.routing``), the
+    plugins synced in each (the admin's plugin filter lists the registry's names), their jobs
+    deleted before and after."""
     scratch = Path(tempfile.mkdtemp(prefix="jobs-bench-"))
     database_url = database_url or f"sqlite:///{scratch / 'bench.sqlite3'}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "BENCH_TABLE_SIZES": ",".join(str(size) for size in sizes),
         "VAR_DIR": str(scratch / "var"),
         "SECRET_KEY": secrets.token_urlsafe(50),
         "THROTTLE_USER_RATE": "100000000/hour",
@@ -83,28 +89,49 @@ def bench_django(database_url: str | None) -> Iterator[None]:
     try:
         if database_url.startswith(("postgres://", "postgresql://")):
             create_postgres_database(database_url)
-        for command in (["migrate", "--noinput"], ["sync_plugins"]):
+            create_schemas(database_url, [alias_for(size) for size in sizes])
+        for alias in ["default", *(alias_for(size) for size in sizes)]:
             subprocess.run(
-                [sys.executable, "manage.py", *command, "-v0"], cwd=REPO_ROOT, env=env, check=True
+                [sys.executable, "manage.py", "migrate", "--noinput", "-v0", "--database", alias],
+                cwd=REPO_ROOT,
+                env=env,
+                check=True,
             )
         os.environ.clear()
         os.environ.update(env)
         import django
 
         django.setup()
+        from django.core.management import call_command
+        from django.db import transaction
+
         from execution.models import Job
 
-        Job.objects.all().delete()
+        for size in sizes:
+            # The registry's sync is atomic on the default database; its queries go to this one.
+            with on_table(size) as alias, transaction.atomic(using=alias):
+                call_command("sync_plugins", verbosity=0)
+                Job.objects.all().delete()
         yield
-        Job.objects.all().delete()
+        for size in sizes:
+            with on_table(size):
+                Job.objects.all().delete()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def create_schemas(url: str, names: list[str]) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        for name in names:
+            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
 
 
 def fill(total: int, make_job: Callable[[Any], Any]) -> None:
     """Add jobs made by ``make_job(created_at)`` until the table holds ``total``, created over
     the last 30 days."""
-    from django.db import connection
+    from django.db import connections
     from django.utils import timezone
 
     from execution.models import Job
@@ -124,28 +151,46 @@ def fill(total: int, make_job: Callable[[Any], Any]) -> None:
             )
     finally:
         created_at.auto_now_add = True  # type: ignore[attr-defined]
+    connection = connections[Job.objects.db]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "ANALYZE execution_job")
 
 
-def interleaved_medians(requests: dict[str, Callable[[], Any]], runs: int) -> dict[str, float]:
-    """Each request once per round, in the same order, two warm-up rounds first: drift of the
-    machine (other work on its cores) spreads over all figures alike. Medians in ms."""
-    times: dict[str, list[float]] = {name: [] for name in requests}
+def interleaved_medians(
+    requests: dict[str, dict[int, Callable[[], Any]]], runs: int
+) -> dict[int, dict[str, float]]:
+    """Each request once per round at each size, in the same order, after two warm-up rounds:
+    drift of the machine (other work on its cores) spreads over all figures and sizes alike.
+    Medians in ms, by size and name."""
+    times: dict[tuple[int, str], list[float]] = {}
     for round_number in range(runs + 2):
-        for name, request in requests.items():
-            started = time.perf_counter()
-            request()
-            if round_number >= 2:
-                times[name].append((time.perf_counter() - started) * 1000)
-    return {name: statistics.median(taken) for name, taken in times.items()}
+        for name, by_size in requests.items():
+            for size, request in by_size.items():
+                with on_table(size):
+                    started = time.perf_counter()
+                    request()
+                    taken = (time.perf_counter() - started) * 1000
+                if round_number >= 2:
+                    times.setdefault((size, name), []).append(taken)
+    results: dict[int, dict[str, float]] = {}
+    for (size, name), taken in times.items():
+        results.setdefault(size, {})[name] = statistics.median(taken)
+    return results
 
 
-def getter(client: Any, url: str) -> Callable[[], Any]:
+# Rows each page showed, by size and figure: a page with fewer rows costs less to render.
+ROWS: dict[tuple[int, str], int] = {}
+
+
+def getter(client: Any, url: str, *, size: int, name: str) -> Callable[[], Any]:
     def request() -> Any:
         response = client.get(url)
         if response.status_code != 200:
             raise SystemExit(f"{url}: {response.status_code}")
+        if response["Content-Type"] == "application/json":
+            ROWS[size, name] = len(response.json()["results"])
+        else:
+            ROWS[size, name] = response.content.count(b'class="action-checkbox"')
         return response
 
     return request
@@ -178,9 +223,11 @@ def print_table(
     for name in results[small]:
         ratio = results[large][name] / results[small][name]
         verdict = "" if ratio <= TARGET_RATIO else f"  ABOVE {TARGET_RATIO}"
+        rows = ROWS.get((small, name)), ROWS.get((large, name))
+        shown = f"  rows {rows[0]} → {rows[1]}" if rows[0] != rows[1] else ""
         print(
             f"{name:<44}{results[small][name]:>10.1f}{results[large][name]:>10.1f}"
-            f"{ratio:>8.2f}{(extra or {}).get(name, '')}{verdict}"
+            f"{ratio:>8.2f}{(extra or {}).get(name, '')}{verdict}{shown}"
         )
 
 
@@ -229,7 +276,8 @@ def walk_to_last_page(client: Any, user: Any, query: dict[str, str]) -> str:
     return str(url)
 
 
-def figures(runs: int, staff: Any, owner: Any) -> dict[str, float]:
+def figures(size: int, staff: Any, owner: Any) -> dict[str, Callable[[], Any]]:
+    """This size's requests, by figure name; call within ``on_table(size)``."""
     from django.test import Client
 
     from execution.models import FailedJob, Job, JobStatus
@@ -245,22 +293,24 @@ def figures(runs: int, staff: Any, owner: Any) -> dict[str, float]:
             ("status=failed", {"status": "failed"}),
             ("plugin=qr-code", {"plugin": "QR-Code"}),
         ):
-            first = f"{JOBS}?{urlencode(query)}"
-            requests[f"API {who} {name}, first page"] = getter(client, first)
-            last = walk_to_last_page(client, user, query)
-            requests[f"API {who} {name}, last page"] = getter(client, last)
+            for page, url in (
+                ("first", f"{JOBS}?{urlencode(query)}"),
+                ("last", walk_to_last_page(client, user, query)),
+            ):
+                figure = f"API {who} {name}, {page} page"
+                requests[figure] = getter(client, url, size=size, name=figure)
     admin = Client()
     admin.force_login(staff)
     newest_first = Job.objects.order_by("-created_at")
-    last_failed = admin_deepest_full_page(FailedJob, newest_first.filter(status=JobStatus.FAILED))
+    deepest = admin_deepest_full_page(Job, newest_first)
+    deepest_failed = admin_deepest_full_page(
+        FailedJob, newest_first.filter(status=JobStatus.FAILED)
+    )
     for name, url in (
         ("admin jobs", CHANGELIST),
-        (
-            "admin jobs, deepest page",
-            f"{CHANGELIST}?p={admin_deepest_full_page(Job, newest_first)}",
-        ),
+        ("admin jobs, deepest page", f"{CHANGELIST}?p={deepest}"),
         ("admin failed jobs", FAILED),
-        ("admin failed jobs, deepest page", f"{FAILED}?p={last_failed}"),
+        ("admin failed jobs, deepest page", f"{FAILED}?p={deepest_failed}"),
         ("admin jobs, status filter", f"{CHANGELIST}?status__exact=FAILED"),
         ("admin jobs, plugin filter", f"{CHANGELIST}?plugin=qr-code"),
         ("admin jobs, mode filter", f"{CHANGELIST}?mode__exact=SYNC"),
@@ -271,26 +321,37 @@ def figures(runs: int, staff: Any, owner: Any) -> dict[str, float]:
         ("admin search by id", f"{CHANGELIST}?q={sample.pk}"),
         ("admin failed, search by id", f"{FAILED}?q={sample.pk}"),
     ):
-        requests[name] = getter(admin, url)
-    return interleaved_medians(requests, runs)
+        requests[name] = getter(admin, url, size=size, name=name)
+    return requests
+
+
+def by_figure(
+    per_size: dict[int, dict[str, Callable[[], Any]]],
+) -> dict[str, dict[int, Callable[[], Any]]]:
+    names = next(iter(per_size.values()))
+    return {name: {size: per_size[size][name] for size in per_size} for name in names}
 
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    with bench_django(args.database_url):
+    with bench_django(args.database_url, args.sizes):
         from django.contrib.auth import get_user_model
         from django.db import connection
 
-        users = get_user_model().objects
-        staff = users.filter(username="ops").first() or users.create_superuser("ops")
-        owners = [users.get_or_create(username=f"client-{number}")[0] for number in range(CLIENTS)]
-        make_job = random_job(random.Random(13), owners)
-        results: dict[int, dict[str, float]] = {}
+        per_size = {}
         for size in args.sizes:
-            fill(size, make_job)
-            results[size] = figures(args.runs, staff, owners[0])
+            with on_table(size):
+                users = get_user_model().objects
+                staff = users.filter(username="ops").first() or users.create_superuser("ops")
+                owners = [
+                    users.get_or_create(username=f"client-{number}")[0] for number in range(CLIENTS)
+                ]
+                fill(size, random_job(random.Random(13), owners))
+                per_size[size] = figures(size, staff, owners[0])
+        results = interleaved_medians(by_figure(per_size), args.runs)
         print_table(
-            results, f"database: {connection.vendor}  median of {args.runs} rounds, ms per request"
+            results,
+            f"database: {connection.vendor}  median of {args.runs} rounds, ms per request",
         )
 
 
