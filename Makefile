@@ -20,19 +20,21 @@ help: ## this list
 	@echo "make <target>, on a fresh machine: make run, then make test."
 	@awk -F ':.*## ' '/^[a-z]+:.*## / { printf "  %-6s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-# The virtualenv is made again when its python is gone (a dangling link: moved, or its interpreter
-# uninstalled) or does not run a supported version; the stamps are written only once an install
-# succeeded, so an interrupted one is taken up again by the next make.
+# A virtualenv whose python does not run a supported version (a dangling link: moved, or its
+# interpreter uninstalled or replaced) is removed before make looks at its stamps, so the rules
+# below build it again from nothing. The stamps are written only once an install succeeded, so an
+# interrupted one is taken up again by the next make.
+ifneq ($(shell $(PY) -c 'import sys; print(int($(SUPPORTED_PYTHON)))' 2>/dev/null),1)
+$(shell rm -rf $(VENV))
+endif
+
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(not ($(SUPPORTED_PYTHON)))' || { \
 		echo "make: $(PYTHON) is not Python 3.11 to 3.13; run with PYTHON=/path/to/python3.1x" >&2; \
 		exit 1; }
-	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.runtime: pyproject.toml | $(PY)
-	@$(PY) -c 'import sys; sys.exit(not ($(SUPPORTED_PYTHON)))' 2>/dev/null || { \
-		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
 	touch $@
