@@ -83,9 +83,10 @@ class AnalyzeExecutionView(ApiView):
         description=(
             "Runs the plugin on the image through the whole governed path and answers with its "
             "result. The body is JSON with the image in base64, or `multipart/form-data` with the "
-            "image as a file part. Every request that names a plugin becomes a job, failed ones "
-            "included: a failure answers with the error envelope and its `job_id`. Send an "
-            "`Idempotency-Key` to make a retry safe."
+            "image as a file part. Every request of that shape (a `plugin` name, `options` that "
+            "can be stored) becomes a job, failed ones included: a failure answers with the "
+            "error envelope and its `job_id`. A body of another shape is refused with no job. "
+            "Send an `Idempotency-Key` to make a retry safe."
         ),
         request=ANALYZE_REQUEST,
         parameters=[IDEMPOTENCY_KEY, REPLAYED, RETRY_AFTER],

@@ -118,6 +118,30 @@ def _mermaid_states(block: str) -> set[str]:
     return states
 
 
+def _mermaid_transitions(block: str) -> set[tuple[str, str]]:
+    """``(from, to)`` of every transition into a state; ``[*]`` is where a row starts."""
+    pairs = set()
+    for line in block.splitlines():
+        if "-->" in line:
+            source, target = (side.strip() for side in line.split(":", 1)[0].split("-->"))
+            if target != "[*]":  # an end state's way out: draw.io shows none
+                pairs.add((source, target))
+    return pairs
+
+
+def _drawio_transitions(page: ET.Element) -> set[tuple[str, str]]:
+    """``(from, to)`` of every edge, by the labels of its shapes; the unlabelled start is ``[*]``."""
+    cells = list(page.iter("mxCell"))
+    names = {c.get("id"): c.get("value") or "[*]" for c in cells if c.get("vertex") == "1"}
+    edges = [cell for cell in cells if cell.get("edge") == "1"]
+    return {(names[edge.get("source")], names[edge.get("target")]) for edge in edges}
+
+
+@pytest.mark.parametrize("name", ["Job lifecycle", "Plugin lifecycle"])
+def test_the_lifecycle_pages_and_their_mermaid_copies_have_the_same_transitions(name: str) -> None:
+    assert _drawio_transitions(_pages()[name]) == _mermaid_transitions(_mermaid()[name])
+
+
 def test_the_mermaid_lifecycles_have_exactly_the_models_states() -> None:
     blocks = _mermaid()
     assert _mermaid_states(blocks["Job lifecycle"]) == set(JobStatus.values)
