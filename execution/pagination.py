@@ -19,9 +19,12 @@ JOB_COUNT_LIMIT = 1_000
 
 def count_up_to(jobs: QuerySet[Any], limit: int) -> tuple[int, bool]:
     """How many ``jobs`` there are, reading no more than ``limit`` + 1 of them: (the count, at
-    most ``limit``; whether it is exact). Only ``created_at`` is read, which every index of a
-    jobs list ends with, so the count reads the index and not the rows."""
-    found = jobs.order_by().values("created_at")[: limit + 1].count()
+    most ``limit``; whether it is exact). Only ``created_at`` is read, newest first as the lists
+    are, so the count reads the newest entries of the index the page reads (every index of a
+    jobs list ends with ``created_at``) and not the rows. Unordered, PostgreSQL could pick any
+    index that holds the column filtered on: for the plugin filter it read the plugin column's
+    own index from its first entry, guessing the matches spread evenly among the others."""
+    found = jobs.order_by("-created_at").values("created_at")[: limit + 1].count()
     return min(found, limit), found <= limit
 
 

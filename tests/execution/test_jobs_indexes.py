@@ -118,7 +118,7 @@ def plan() -> Iterator[Any]:
 
 def assert_served_by(plan: Any, queries: list[str], index: str, *, in_order: bool = True) -> None:
     """The page's query reads ``index`` (a pattern), in its order unless it finds a row or two by equality
-    (``in_order=False``: the few found are sorted); the count, if any, reads some index, no
+    (``in_order=False``: the few found are sorted); the count, if any, reads the same index, no
     further than its LIMIT."""
     page = [sql for sql in queries if "COUNT(" not in sql]
     counts = [sql for sql in queries if "COUNT(" in sql]
@@ -131,11 +131,13 @@ def assert_served_by(plan: Any, queries: list[str], index: str, *, in_order: boo
             sql,
             found,
         )
-    found = plan(page[0], sorts=not in_order)
-    assert re.search(rf"\b({index})", found), (page[0], found)
-    # Incremental sorts (and SQLite's "right part") only break ties of the index's order.
-    if in_order:
-        assert not re.search(r"TEMP B-TREE FOR ORDER BY|^\s*(->\s*)?Sort  \(", found, re.M), found
+    for sql in [*page, *counts]:  # the count reads the page's index: the newest entries first
+        found = plan(sql, sorts=not in_order)
+        assert re.search(rf"\b({index})", found), (sql, found)
+        # Incremental sorts (and SQLite's "right part") only break ties of the index's order.
+        if in_order:
+            sorted_ = re.search(r"TEMP B-TREE FOR ORDER BY|^\s*(->\s*)?Sort  \(", found, re.M)
+            assert not sorted_, (sql, found)
 
 
 API_LISTS = [
