@@ -106,10 +106,11 @@ class Tree:
         self.modules = [module for module in parsed.values() if isinstance(module, Module)]
         self.is_project = "manage.py" in self.paths  # not a throwaway tree of samples
         self.module_names = {module.name for module in self.modules}
-        self.classes: dict[str, set[str | None]] = {}  # qualified class -> its qualified bases
+        self.classes: dict[str, set[str]] = {}  # qualified class -> what its bases may be
         for m in self.modules:
             for node in (node for node in m.tree.body if isinstance(node, ast.ClassDef)):
-                self.classes[f"{m.name}.{node.name}"] = {m.qualified(b, m.tree) for b in node.bases}
+                bases = (m.values(base, m.tree) for base in node.bases)
+                self.classes[f"{m.name}.{node.name}"] = set().union(*bases)
 
     def subclasses(self, root: str) -> set[str]:
         found = {root}

@@ -1,16 +1,14 @@
 """What a module's names are bound to: the name resolution the rules share.
 
 The scanner never imports what it reads, so "is this the ToolRunner?" is answered from the module:
-its imports, definitions, annotated parameters and assignments. mypy (strict) checks that values
-match their annotations, so a declaration is taken at its word; the scanner only adds that every
-binding of a name agrees, so rebinding it (``runner = plugin``, a ``global``, ``service.runner =
-plugin``) cannot smuggle a plugin in.
+its imports, definitions, annotated parameters and assignments. mypy (strict) holds every binding
+of a name to its declaration (tests/scanner/samples/mypy/), so a declaration is taken at its word.
 """
 
 import ast
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 SCOPES = (ast.Module, *FUNCTIONS, ast.Lambda, ast.ClassDef)
@@ -19,8 +17,7 @@ UNKNOWN = "?"  # among what a value may be: whatever the module does not say
 Seen = frozenset[int]  # the expressions already followed: a cycle proves nothing
 
 
-@dataclass(frozen=True, eq=False)
-class Binding:
+class Binding(NamedTuple):
     """How a name got its value in a scope; in ``Module.stores``, a write of a name or of an
     attribute (``x.name = v``, ``setattr(x, "name", v)``)."""
 
@@ -50,8 +47,6 @@ class Module:
             for child in ast.iter_child_nodes(node):
                 self.parents[child] = node
                 self.scopes[child] = node if isinstance(node, SCOPES) else self.scope_of(node)
-        declared = [n for n in self.nodes if isinstance(n, ast.Global)]
-        self.globals = {(self.scope_of(n), name) for n in declared for name in n.names}
         self.bindings: dict[ast.AST, dict[str, list[Binding]]] = {}
         self.stores: list[Binding] = []  # every write of a name or an attribute
         for node in self.nodes:
@@ -67,8 +62,7 @@ class Module:
         return self.scopes.get(node, self.tree)
 
     def _add(self, binding: Binding) -> None:
-        home = self.tree if (binding.scope, binding.name) in self.globals else binding.scope
-        self.bindings.setdefault(home, {}).setdefault(binding.name, []).append(binding)
+        self.bindings.setdefault(binding.scope, {}).setdefault(binding.name, []).append(binding)
 
     def _bind(self, node: ast.AST, scope: ast.AST) -> None:
         if isinstance(node, (*FUNCTIONS, ast.ClassDef)):  # a function stands for what it returns
@@ -124,18 +118,6 @@ class Module:
             current = self.scope_of(current)
         return []
 
-    def qualified(self, expr: ast.AST, scope: ast.AST) -> str | None:
-        """``execution.tool_runner.ToolRunner`` for a name bound only by imports or definitions."""
-        if isinstance(expr, ast.Attribute):
-            base = self.qualified(expr.value, scope)
-            return f"{base}.{expr.attr}" if base else None
-        if not isinstance(expr, ast.Name):
-            return None
-        if not (bindings := self.lookup(expr, scope)):
-            return f"builtins.{expr.id}" if hasattr(builtins, expr.id) else None
-        targets = {b.target for b in bindings}  # "" for any other binding: a value, a parameter
-        return targets.pop() or None if len(targets) == 1 else None
-
     def const_str(self, expr: ast.AST | None, scope: ast.AST, depth: int = 0) -> str | None:
         """The string an expression always is, folding ``+``, f-strings and names."""
         if isinstance(expr, ast.Constant):
@@ -160,12 +142,11 @@ class Module:
         found = [expr, *(binding.value for binding in self.lookup(expr, scope))]
         return [value for value in found if isinstance(value, ast.Dict)]
 
-    # What a value may be: a ToolRunner, a Thread, an exception class... ------------------------
-
     def values(self, expr: ast.AST | None, scope: ast.AST, seen: Seen = frozenset()) -> set[str]:
-        """What ``expr`` may be, as qualified names: the module or class it names, or the class
-        of what it holds, as far as every way it gets a value says; UNKNOWN for the rest, and for
-        a cycle. An annotation reads the same: ``ToolRunner | None``, ``Optional["ToolRunner"]``."""
+        """What ``expr`` may be, as qualified names (``execution.tool_runner.ToolRunner``): the
+        module or class it names, or the class of what it holds, as far as every way it gets a
+        value says; UNKNOWN for the rest, and for a cycle. An annotation reads the same:
+        ``ToolRunner | None``, ``Optional["ToolRunner"]``."""
         if expr is None or id(expr) in seen:
             return {UNKNOWN}
         seen |= {id(expr)}
@@ -186,10 +167,10 @@ class Module:
             parts = [expr.value]
         elif isinstance(expr, ast.Call):  # a class gives one of it; a function, what it returns
             return self.values(expr.func, scope, seen)
-        elif qualified := self.qualified(expr, scope):
-            return {qualified}
         elif bindings := self.lookup(expr, scope):
             return set().union(*(self._bound(binding, seen) for binding in bindings))
+        elif isinstance(expr, ast.Name):
+            return {f"builtins.{expr.id}" if hasattr(builtins, expr.id) else UNKNOWN}
         elif isinstance(expr, ast.Attribute):
             return self._attribute(expr, scope, seen)
         else:
@@ -197,8 +178,11 @@ class Module:
         return set().union(*(self.values(part, scope, seen) for part in parts))
 
     def _bound(self, binding: Binding, seen: Seen) -> set[str]:
-        """A declaration (a parameter, ``x: T``, a dataclass field) is what its annotation says,
-        since mypy checks it; an assignment, what its value is; anything else, unknown."""
+        """An import or a module-level class is what it names; a declaration (a parameter,
+        ``x: T``, a dataclass field) what its annotation says, since mypy checks it; an
+        assignment, what its value is; anything else, unknown."""
+        if binding.target:
+            return {binding.target}
         if isinstance(binding.node, FUNCTIONS):  # a property (or a method): what it returns
             return self.values(binding.node.returns, binding.scope, seen)
         if binding.value is None or terminal(binding.value) == "field":
@@ -206,9 +190,11 @@ class Module:
         return self.values(binding.value, binding.scope, seen)
 
     def _attribute(self, expr: ast.Attribute, scope: ast.AST, seen: Seen) -> set[str]:
-        """``self.<attr>`` in a method (``self`` never rebound): what the class declares, and
-        whatever the module ever stores in any ``<x>.<attr>``, so ``service.runner = plugin``
-        anywhere makes it unknown. Any other attribute is unknown."""
+        """``module.name`` or ``Class.name`` once the owner is known. ``self.<attr>`` in a method
+        (``self`` never rebound): what the class declares, and what the module stores in any
+        ``<x>.<attr>`` (``self.runner = ...`` in ``__init__``). Any other attribute is unknown."""
+        if UNKNOWN not in (owners := self.values(expr.value, scope, seen)):
+            return {f"{owner}.{expr.attr}" for owner in owners}
         bindings = self.lookup(expr.value, scope)
         method = bindings[0].method if len(bindings) == 1 else None
         cls = self.parents.get(method) if method else None

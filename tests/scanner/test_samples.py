@@ -33,5 +33,5 @@ def test_every_rule_has_good_and_bad_samples_and_nothing_else_is_there() -> None
     assert kinds == {(rule.id, bad) for rule in RULES for bad in (False, True)}
     assert all(s.path.name.startswith(("good_", "bad_")) for s in SAMPLE_FILES)
     assert sorted(p.name for p in SAMPLES.iterdir() if p.is_dir()) == sorted(
-        [rule.id for rule in RULES] + ["_tree"]
+        [rule.id for rule in RULES] + ["_tree", "mypy"]
     )

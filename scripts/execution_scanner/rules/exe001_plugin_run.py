@@ -3,7 +3,8 @@
 "Is this a plugin?" cannot be decided from the AST, so the question is turned around: any
 reference to an attribute ``run`` is a plugin run unless the receiver is provably something else.
 Referencing the bound method is the violation, which covers calls, aliases, ``lambda`` and
-``partial`` alike; reaching ``run`` by name (``getattr``, ``vars``, ``match``) is caught too.
+``partial`` alike; reaching ``run`` by name (``getattr``, ``vars``, ``match``) is caught too. A
+plugin where a ToolRunner is typed (passed, stored, rebound) is mypy's: tests/scanner/samples/mypy/.
 """
 
 import ast
@@ -12,8 +13,7 @@ from collections.abc import Iterator
 from ..engine import EVERYTHING, Finding, Rule, Tree
 from ..names import FUNCTIONS, UNKNOWN, Module, short, terminal
 
-TOOL_RUNNER = "execution.tool_runner.ToolRunner"
-RUNNERS = {TOOL_RUNNER, "execution.tool_runner"}  # a ToolRunner, and its module's own run
+RUNNERS = {"execution.tool_runner.ToolRunner", "execution.tool_runner"}  # and its module's run
 # Where plugins run: the ToolRunner's module and its worker processes' entry point.
 PLUGIN_HOSTS = ("execution/tool_runner/__init__.py", "execution/tool_runner/child.py")
 RUNNER_CALL = "ToolRunner.run"  # the key of a call of the ToolRunner's own run
@@ -30,7 +30,13 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
     for node in module.nodes:
         scope = module.scope_of(node)
         if isinstance(node, ast.Attribute) and node.attr == "run":
-            yield from _run(module, node, scope)
+            receiver = node.value
+            found = module.values(receiver, scope) - {"None"} or {UNKNOWN}
+            if found <= RUNNERS:
+                detail = f"`{short(receiver)}.run` calls the ToolRunner outside execution/services/"
+                yield Finding(node, detail, RUNNER_CALL)
+            elif not found <= NOT_PLUGINS and not _delegates(module, receiver, scope):
+                yield Finding(node, f"`{short(receiver)}.run` is not on a provable ToolRunner")
         elif isinstance(node, ast.Call) and terminal(node.func) in ACCESSORS:
             names = [module.const_str(argument, scope) or "" for argument in node.args]
             if name := next((name for name in names if "run" in name.split(".")), None):
@@ -41,19 +47,6 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
                 yield Finding(node, f"`{short(node)}` reaches a `run` through the instance dict")
         elif isinstance(node, ast.MatchClass) and "run" in node.kwd_attrs:
             yield Finding(node, "a class pattern `run=` captures a bound `run`")
-
-
-def _run(module: Module, run: ast.Attribute, scope: ast.AST) -> Iterator[Finding]:
-    receiver = run.value
-    found = module.values(receiver, scope) - {"None"} or {UNKNOWN}
-    if not isinstance(run.ctx, ast.Load):
-        yield Finding(run, f"`{short(run)}` is replaced, so the ToolRunner would call that")
-    # The class itself is no runner: ``ToolRunner.run(plugin, ...)`` would make the plugin one.
-    elif found <= RUNNERS and module.qualified(receiver, scope) != TOOL_RUNNER:
-        detail = f"`{short(receiver)}.run` calls the ToolRunner outside execution/services/"
-        yield Finding(run, detail, RUNNER_CALL)
-    elif not found <= NOT_PLUGINS and not _delegates(module, receiver, scope):
-        yield Finding(run, f"`{short(receiver)}.run` is not on a provable ToolRunner")
 
 
 def _delegates(module: Module, receiver: ast.expr, scope: ast.AST) -> bool:

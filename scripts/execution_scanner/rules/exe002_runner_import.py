@@ -21,36 +21,23 @@ def _names_runner(dotted: str) -> bool:
 
 def _check(module: Module, tree: Tree) -> Iterator[Finding]:
     for node in module.nodes:
-        if isinstance(node, ast.Import):
-            if names := [alias.name for alias in node.names if _names_runner(alias.name)]:
-                yield Finding(node, f"`import {names[0]}` reaches the ToolRunner")
-        elif isinstance(node, ast.ImportFrom):
+        if isinstance(node, ast.Import) and any(_names_runner(a.name) for a in node.names):
+            yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
+        elif isinstance(node, ast.ImportFrom):  # the names it imports, relative ones resolved
             source = module.absolute(node.module, node.level)
-            names = [alias.name for alias in node.names]
-            if _names_runner(source) or RUNNER_NAMES & set(names):
-                detail = f"`from {source} import {', '.join(names)}` reaches the ToolRunner"
-                yield Finding(node, detail)
+            if any(_names_runner(f"{source}.{alias.name}") for alias in node.names):
+                yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
         elif isinstance(node, ast.Call) and terminal(node.func) in ("import_module", "__import__"):
-            scope = module.scope_of(node)
-            name = module.const_str(node.args[0], scope) if node.args else None
-            package = next((k.value for k in node.keywords if k.arg == "package"), None)
-            if name and name.startswith(".") and package is not None:
-                name = f"{module.const_str(package, scope) or ''}{name}"
-            if name and _names_runner(name):
+            arguments = [*node.args, *(keyword.value for keyword in node.keywords)]  # package=
+            names = [module.const_str(a, module.scope_of(node)) or "" for a in arguments]
+            if name := next((name for name in names if _names_runner(name)), None):
                 yield Finding(node, f"importing {name!r} by name reaches the ToolRunner")
         elif isinstance(node, ast.Name) and node.id == "ToolRunner":
             yield Finding(node, "`ToolRunner` is used here")
-        elif isinstance(node, ast.Attribute) and _outermost(module, node):
-            yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
-
-
-def _outermost(module: Module, node: ast.Attribute) -> bool:
-    """``a.tool_runner.ToolRunner`` is reported once, at its outermost runner name."""
-    outer, parent = set(), module.parents.get(node)
-    while isinstance(parent, ast.Attribute):
-        outer.add(parent.attr)
-        parent = module.parents.get(parent)
-    return node.attr in RUNNER_NAMES and not RUNNER_NAMES & outer
+        elif isinstance(node, ast.Attribute) and node.attr in RUNNER_NAMES:
+            outer = getattr(module.parents[node], "attr", None)  # a.tool_runner.ToolRunner: once
+            if outer not in RUNNER_NAMES:
+                yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
 
 
 WHY = "views, API, tasks, admin and commands go through execution.services, which own jobs and "

@@ -17,8 +17,6 @@ ENUMS = {
 }
 SLOTS = {"state": "PluginState", "status": "JobStatus"}  # a name ending so -> its enum
 NOT_STATES = {"SUCCESS", "ERROR", "SUCCEEDED", "ERRORED"}  # metrics, never states
-ENUM_API = {"choices", "labels", "values", "names", "__members__", "__name__", "__qualname__"}
-ENUM_API |= {"__doc__", "__module__", "__class__", "__iter__", "__len__", "__contains__"}
 
 
 def _enum(name: str | None) -> str | None:
@@ -68,7 +66,7 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
         elif isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
             enum = next(filter(None, (_enum(_name(operand)) for operand in operands)), None)
-            for operand in (o for o in operands if not _enum(_name(o))):
+            for operand in operands:  # only literals are reported: the slot itself is no literal
                 yield from _literals(operand, enum)
         elif isinstance(node, ast.Match) and (enum := _enum(_name(node.subject))):
             for pattern in (p for case in node.cases for p in ast.walk(case.pattern)):
@@ -78,11 +76,6 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
                 yield from _literals(argument, terminal(node.func))
         elif isinstance(node, ast.Subscript) and _name(node.value) in ENUMS:  # PluginState["..."]
             yield from _literals(node.slice, _name(node.value))
-        elif isinstance(node, ast.Attribute) and _name(node.value) in ENUMS:
-            members = ENUMS[_name(node.value)]
-            if node.attr not in members and node.attr not in ENUM_API:
-                detail = f"{_name(node.value)}.{node.attr} is not one of {', '.join(members)}"
-                yield Finding(node, detail)
         elif isinstance(node, ast.ClassDef) and node.name in ENUMS:
             yield from _definition(node)
 

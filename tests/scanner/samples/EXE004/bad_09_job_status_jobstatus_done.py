@@ -1,3 +1,0 @@
-# scan-as: execution/services/job_execution.py
-def done(job):
-    job.status = JobStatus.DONE  # expect: EXE004
