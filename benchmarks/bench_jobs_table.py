@@ -155,9 +155,8 @@ def fill(total: int, make_job: Callable[[Any], Any]) -> None:
         created_at.auto_now_add = True  # type: ignore[attr-defined]
     connection = connections[Job.objects.db]
     # The table as autovacuum keeps one that grew over 30 days: its statistics, and on PostgreSQL
-    # its visibility map. A table just written has none, so a bounded count cannot read the index
-    # alone, the planner takes a sequential scan for it, and the figures move whenever
-    # autovacuum happens to reach the table during the run.
+    # its visibility map. A table just written has none, so its counts read the rows as well as
+    # the index, and the figures move whenever autovacuum happens to reach it during the run.
     with connection.cursor() as cursor:
         cursor.execute(
             "ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE execution_job"

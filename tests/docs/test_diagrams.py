@@ -108,24 +108,16 @@ def test_the_governance_document_has_the_same_five_diagrams_in_mermaid() -> None
 
 def _mermaid_states(block: str) -> set[str]:
     """The states of a stateDiagram: every name on either side of a transition."""
-    states = set()
-    for line in block.splitlines():
-        if "-->" in line:
-            for side in line.split(":", 1)[0].split("-->"):
-                name = side.strip()
-                if name != "[*]":
-                    states.add(name)
-    return states
+    return {name for pair in _mermaid_transitions(block) for name in pair} - {"[*]"}
 
 
 def _mermaid_transitions(block: str) -> set[tuple[str, str]]:
-    """``(from, to)`` of every transition into a state; ``[*]`` is where a row starts."""
+    """``(from, to)`` of every transition; ``[*]`` is where a row starts or ends."""
     pairs = set()
     for line in block.splitlines():
         if "-->" in line:
             source, target = (side.strip() for side in line.split(":", 1)[0].split("-->"))
-            if target != "[*]":  # an end state's way out: draw.io shows none
-                pairs.add((source, target))
+            pairs.add((source, target))
     return pairs
 
 
@@ -139,7 +131,9 @@ def _drawio_transitions(page: ET.Element) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("name", ["Job lifecycle", "Plugin lifecycle"])
 def test_the_lifecycle_pages_and_their_mermaid_copies_have_the_same_transitions(name: str) -> None:
-    assert _drawio_transitions(_pages()[name]) == _mermaid_transitions(_mermaid()[name])
+    # An end state's way out is Mermaid's alone: draw.io shows none.
+    into_states = {pair for pair in _mermaid_transitions(_mermaid()[name]) if pair[1] != "[*]"}
+    assert _drawio_transitions(_pages()[name]) == into_states
 
 
 def test_the_mermaid_lifecycles_have_exactly_the_models_states() -> None:
