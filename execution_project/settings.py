@@ -267,8 +267,9 @@ EXECUTION: dict[str, Any] = {
     # Worker processes per server process. 0 sizes the pool for the threads that feed it: one
     # child per web thread (WEB_THREADS), one in a django-q2 worker (it runs one task at a time).
     "POOL_SIZE": env_int("EXECUTION_POOL_SIZE", 0),
-    # A child is replaced after this many runs, so slow leaks in native libraries never pile up.
-    "TASKS_PER_CHILD": env_int("EXECUTION_TASKS_PER_CHILD", 200),
+    # A child is replaced after this many runs, so slow leaks in native libraries never pile up;
+    # a replacement costs about 0.2 s of CPU (the plugins set up again), so not too often.
+    "TASKS_PER_CHILD": env_int("EXECUTION_TASKS_PER_CHILD", 5000),
     # A plugin that crashes or times out this many times in a row is made UNAVAILABLE for the
     # cooldown; then one trial run is let through, and its success closes the circuit again.
     "CIRCUIT_BREAKER_FAILURES": env_int("EXECUTION_CIRCUIT_BREAKER_FAILURES", 3),

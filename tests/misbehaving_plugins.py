@@ -184,3 +184,12 @@ class Chatty(AnalysisPlugin):
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         logging.getLogger("tests.chatty").warning("looking at %d bytes", len(payload["image"]))
         return {}
+
+
+class ReportsProcess(AnalysisPlugin):
+    """Says which process ran it, to tell the plugin pool's children apart."""
+
+    name = "test-reports-process"
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"pid": os.getpid()}

@@ -14,13 +14,10 @@ import importlib.util
 import json
 import logging
 import os
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -28,16 +25,14 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import transaction
 from django_q.exceptions import TimeoutException as WorkerTimeout
-from pebble import ProcessExpired
 
 from execution import exceptions, logs
 from execution.conf import execution_settings
 from execution.deferred_writes import DATABASE_UNAVAILABLE, write_later
 from execution.envelope import build_envelope
-from execution.tool_runner import child
+from execution.tool_runner import child, pool
 from execution.tool_runner.catalog import plugin_catalog
 from execution.tool_runner.hosting import Hosting, hosting_for
-from execution.tool_runner.pool import discard_pool, plugin_pool
 from execution.validation import (
     ExecutionPayload,
     ExecutionRequest,
@@ -78,7 +73,8 @@ MAX_PLUGIN_MESSAGE = 300
 # Images larger than this reach the child through a file in shared memory, not the task pipe.
 FILE_PAYLOAD_BYTES = 1024 * 1024
 SHARED_MEMORY_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
-# How long a run may wait for a free child (one starting after a crash) before its timeout runs.
+# How long, beyond its own timeout, a run may wait for a free child (a pool smaller than its
+# threads, EXECUTION_POOL_SIZE).
 POOL_WAIT_SECONDS = 15.0
 # Failures that count toward the circuit breaker: the plugin's process died or hung.
 CIRCUIT_FAILURES = frozenset({exceptions.PluginCrashed.code, exceptions.PluginTimeout.code})
@@ -332,7 +328,9 @@ def _run_isolated(plugin: str, payload: ExecutionPayload, hosting: Hosting) -> A
         image_path=image_path,
     )
     try:
-        reply = _schedule(task, hosting)
+        # A busy child is free again within its run's timeout: wait that long for one, and more.
+        timeout = hosting.timeout_seconds
+        reply = pool.plugin_pool().call(task, timeout=timeout, wait=timeout + POOL_WAIT_SECONDS)
         for name, level, message in reply.logs:
             logging.getLogger(name).log(level, "%s", message)
         return _from_reply(reply, hosting)
@@ -346,61 +344,6 @@ def _image_file(image: bytes) -> str:
     with os.fdopen(descriptor, "wb") as stored:
         stored.write(image)
     return path
-
-
-def _schedule(task: child.ChildTask, hosting: Hosting) -> child.ChildReply:
-    pool = plugin_pool()
-    try:
-        future = pool.schedule(child.run_plugin, args=(task,), timeout=hosting.timeout_seconds)
-    except RuntimeError:  # the pool stopped between our look and our call
-        discard_pool(pool)
-        pool = plugin_pool()
-        future = pool.schedule(child.run_plugin, args=(task,), timeout=hosting.timeout_seconds)
-    try:
-        reply: child.ChildReply = future.result(timeout=hosting.timeout_seconds + POOL_WAIT_SECONDS)
-        return reply
-    except FutureTimeout as error:
-        if not future.done():  # our own wait ran out: no child took the task in time
-            future.cancel()
-            raise exceptions.ServiceUnavailable(
-                "No plugin process was free to run this request; retry later."
-            ) from error
-        raise exceptions.PluginTimeout(
-            f"The plugin ran past its limit of {hosting.timeout_seconds:g} s and was stopped.",
-            details={"timeout_seconds": hosting.timeout_seconds},
-        ) from error
-    except ProcessExpired as error:
-        raise _crash_failure(error.exitcode, hosting) from error
-    except BrokenProcessPool as error:
-        discard_pool(pool)
-        raise exceptions.ServiceUnavailable(
-            "The plugin processes stopped all at once; retry later."
-        ) from error
-    except BaseException:
-        future.cancel()  # interrupted while waiting: the child is stopped with us
-        raise
-
-
-def _crash_failure(exit_code: int | None, hosting: Hosting) -> exceptions.PluginError:
-    if exit_code is not None and exit_code < 0:
-        number = -exit_code
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        if number == signal.SIGXCPU:
-            return exceptions.ResourceLimit(
-                f"The plugin used more than its {hosting.cpu_seconds} s of CPU and was stopped.",
-                details={"limit": "cpu_seconds", "cpu_seconds": hosting.cpu_seconds},
-            )
-        return exceptions.PluginCrashed(
-            f"The plugin's process was killed by {name}.",
-            details={"signal": name, "signal_number": number},
-        )
-    return exceptions.PluginCrashed(
-        f"The plugin's process exited with status {exit_code}.",
-        details={"exit_code": exit_code},
-    )
 
 
 def _exit_details(code: object) -> dict[str, Any]:

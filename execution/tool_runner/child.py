@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 from plugins.base import AnalysisPlugin, ImageUnreadable, OptionsUnsupported
@@ -40,6 +41,8 @@ MEMORY = "memory"
 EXITED = "exited"
 INTERRUPTED = "interrupted"
 NOT_INSTALLED = "not_installed"
+# A new child's first word: its plugins are set up, a run's timeout may start.
+READY = "ready"
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +82,27 @@ class ChildReply:
     logs: tuple[tuple[str, int, str], ...] = ()
 
 
+def serve(
+    connection: Connection, plugins: list[str], entry_point_group: str | None, log_level: int
+) -> None:
+    """A child's whole life: set up once, then one reply per task until the parent closes the
+    pipe (or dies, which closes it too)."""
+    initialize(plugins, entry_point_group, log_level)
+    connection.send(READY)
+    while True:
+        try:
+            task = connection.recv()
+        except EOFError:
+            return
+        connection.send(run_plugin(task))
+
+
 def initialize(plugins: list[str], entry_point_group: str | None, log_level: int) -> None:
-    """The pool's initializer: runs once in every new child, before its first task."""
+    """Runs once in every new child, before its first task."""
     _die_with_parent()
+    # Ctrl-C in a terminal reaches the whole process group: the parent stops its children itself,
+    # and a run in hand ends as the parent says rather than as a KeyboardInterrupt here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     root = logging.getLogger()
     root.setLevel(log_level)
     root.addHandler(_run_log)

@@ -45,6 +45,8 @@ MISBEHAVIOURS = {
     ),
     "spins in C": ("test-spins-in-c", {}, "PLUGIN_TIMEOUT", {"timeout_seconds": 1.0}),
     "os._exit(3)": ("test-exits-process", {"status": 3}, "PLUGIN_CRASHED", {"exit_code": 3}),
+    # Status 0 too: the child ended in the middle of a run, which is not a clean exit.
+    "os._exit(0)": ("test-exits-process", {"status": 0}, "PLUGIN_CRASHED", {"exit_code": 0}),
     "segfaults": (
         "test-segfaults",
         {},

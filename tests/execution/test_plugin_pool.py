@@ -1,0 +1,155 @@
+"""The plugin pool on its own: real children started through the forkserver, a pipe each.
+
+The misbehaving plugins' failures through the whole chain are tests/execution/test_isolation.py;
+these are the pool's own promises: a child is reused, recycled after its share of runs,
+replaced when it died idle, killed past its timeout, and every one is stopped with the pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from execution import exceptions
+from execution.tool_runner import child
+from execution.tool_runner.pool import PluginPool, PoolConfig
+from tests import images
+
+PLUGINS = ("tests.misbehaving_plugins.ReportsProcess", "tests.misbehaving_plugins.Sleeps")
+
+
+def config(*, size: int = 1, tasks_per_child: int = 100) -> PoolConfig:
+    return PoolConfig(PLUGINS, None, size, tasks_per_child, logging.WARNING)
+
+
+def task(plugin: str = "test-reports-process", **options: object) -> child.ChildTask:
+    return child.ChildTask(plugin, "image/png", dict(options), 1024, 30, images.small_png())
+
+
+def child_pid(pool: PluginPool, *, timeout: float = 10) -> int:
+    reply = pool.call(task(), timeout=timeout, wait=timeout)
+    assert reply.kind == child.OK, reply
+    pid: int = json.loads(reply.result_json)["pid"]
+    return pid
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def wait_until_gone(pid: int, seconds: float = 5) -> bool:
+    deadline = time.monotonic() + seconds
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return gone(pid)
+
+
+@pytest.fixture
+def pools() -> Iterator[list[PluginPool]]:
+    """Every pool a test makes is stopped, and its children with it, however the test ends."""
+    made: list[PluginPool] = []
+    yield made
+    for pool in made:
+        pool.stop()
+
+
+def test_a_child_serves_run_after_run_and_is_recycled_after_its_share(
+    pools: list[PluginPool],
+) -> None:
+    pools.append(pool := PluginPool(config(tasks_per_child=3)))
+
+    pids = [child_pid(pool) for _ in range(4)]
+
+    assert pids[0] == pids[1] == pids[2] != pids[3]
+    assert os.getpid() not in pids
+    assert wait_until_gone(pids[0]), "the recycled child exited"
+
+
+def test_a_child_that_died_idle_is_replaced_before_the_run(pools: list[PluginPool]) -> None:
+    pools.append(pool := PluginPool(config()))
+    first = child_pid(pool)
+    os.kill(first, signal.SIGKILL)  # the kernel's OOM killer, an operator
+    assert wait_until_gone(first)
+
+    assert child_pid(pool) != first  # a run, not a crash: nothing of it ran in the dead child
+
+
+def test_a_run_past_its_timeout_kills_its_child(pools: list[PluginPool]) -> None:
+    pools.append(pool := PluginPool(config()))
+    first = child_pid(pool)
+
+    started = time.monotonic()
+    with pytest.raises(exceptions.PluginTimeout) as timed_out:
+        pool.call(task("test-sleeps", seconds=30), timeout=0.5, wait=5)
+
+    assert timed_out.value.details == {"timeout_seconds": 0.5}
+    assert time.monotonic() - started < 5
+    assert wait_until_gone(first, seconds=1)
+    assert child_pid(pool) != first
+
+
+def test_a_child_killed_during_its_run_is_a_death_with_its_signal(
+    pools: list[PluginPool],
+) -> None:
+    pools.append(pool := PluginPool(config()))
+    first = child_pid(pool)
+    threading.Timer(0.3, os.kill, (first, signal.SIGKILL)).start()
+
+    with pytest.raises(exceptions.PluginCrashed) as crashed:
+        pool.call(task("test-sleeps", seconds=30), timeout=10, wait=5)
+
+    assert crashed.value.details == {"signal": "SIGKILL", "signal_number": signal.SIGKILL}
+    assert child_pid(pool) != first
+
+
+def test_a_run_waits_for_a_free_child_only_as_long_as_it_may(pools: list[PluginPool]) -> None:
+    pools.append(pool := PluginPool(config(size=1)))
+    busy = threading.Thread(
+        target=pool.call, args=(task("test-sleeps", seconds=2),), kwargs={"timeout": 10, "wait": 5}
+    )
+    busy.start()
+    time.sleep(0.5)  # the only child is taken (and set up) by then
+
+    started = time.monotonic()
+    with pytest.raises(exceptions.ServiceUnavailable, match="No plugin process was free"):
+        pool.call(task(), timeout=10, wait=0.3)
+    assert time.monotonic() - started < 1.5
+    busy.join()
+    child_pid(pool)  # free again
+
+
+def test_stopping_the_pool_kills_every_child_busy_ones_too(pools: list[PluginPool]) -> None:
+    pool = PluginPool(config(size=2))
+    idle = child_pid(pool)
+    outcome: list[BaseException] = []
+
+    def sleep_in_a_child() -> None:
+        try:
+            pool.call(task("test-sleeps", seconds=30), timeout=60, wait=5)
+        except BaseException as error:  # the test reads what ended the run
+            outcome.append(error)
+
+    busy = threading.Thread(target=sleep_in_a_child)
+    busy.start()
+    time.sleep(1)  # a second child is started and set up for it by then
+
+    pool.stop()
+    busy.join(5)
+
+    assert not busy.is_alive()
+    # The plugin did nothing wrong: the server is going away.
+    assert [type(error) for error in outcome] == [exceptions.ServiceUnavailable]
+    assert wait_until_gone(idle, seconds=2)
+    with pytest.raises(exceptions.ServiceUnavailable, match="stopping"):
+        pool.call(task(), timeout=1, wait=1)
