@@ -40,7 +40,6 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
                 yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
 
 
-WHY = "views, API, tasks, admin and commands go through execution.services, which own jobs and "
-WHY += "errors; only the services hold the ToolRunner"
+WHY = "views, API, tasks, admin, commands go through execution.services, which own jobs and errors"
 SCOPE = tuple(f"**/{edge}" for edge in EDGES)
 RULE = Rule("EXE002", WHY, SCOPE, __file__, {"execution/services/**": EVERYTHING}, _check)

@@ -42,6 +42,5 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
                 yield Finding(node, f"`{short(node)}` swallows every failure (suppresses {broad})")
 
 
-WHY = "a failure in the execution path is re-raised or converted, never silently dropped, so "
-WHY += "clients and metrics see it"
+WHY = "execution failures are re-raised or converted, never dropped: clients and metrics see them"
 RULE = Rule("EXE005", WHY, ("execution/**",), __file__, check=_check)

@@ -57,6 +57,5 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
                 yield Finding(node, f"raises `{name}`, not an ExecutionFailure subclass", raised)
 
 
-WHY = "the execution layer raises only ExecutionFailure subclasses (execution/exceptions.py), "
-WHY += "which map to stable error envelopes"
+WHY = "only ExecutionFailure subclasses (execution/exceptions.py) map to stable error envelopes"
 RULE = Rule("EXE006", WHY, ("execution/**",), __file__, ALLOW, _check)

@@ -54,6 +54,5 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
             yield Finding(node, f"writes `{field}` outside {OWNERS[field]}", field)
 
 
-WHY = "job status, plugin state and metrics change only in their services, which check the "
-WHY += "current state first and keep the counters atomic"
+WHY = "only the services check the current state before moving it and keep the counters atomic"
 RULE = Rule("EXE007", WHY, ("**",), __file__, ALLOW, _check)
