@@ -21,11 +21,9 @@ def _names_runner(dotted: str) -> bool:
 
 def _check(module: Module, tree: Tree) -> Iterator[Finding]:
     for node in module.nodes:
-        if isinstance(node, ast.Import) and any(_names_runner(a.name) for a in node.names):
-            yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
-        elif isinstance(node, ast.ImportFrom):  # the names it imports, relative ones resolved
-            source = module.absolute(node.module, node.level)
-            if any(_names_runner(f"{source}.{alias.name}") for alias in node.names):
+        if isinstance(node, ast.Import | ast.ImportFrom):  # what it imports, relative ones resolved
+            base = "" if isinstance(node, ast.Import) else module.absolute(node.module, node.level)
+            if any(_names_runner(f"{base}.{alias.name}") for alias in node.names):
                 yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
         elif isinstance(node, ast.Call) and terminal(node.func) in ("import_module", "__import__"):
             arguments = [*node.args, *(keyword.value for keyword in node.keywords)]  # package=
