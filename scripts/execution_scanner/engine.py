@@ -104,6 +104,7 @@ class Tree:
     def __init__(self, parsed: Parsed, rules: Sequence[Rule]) -> None:
         self.paths, self.rules = frozenset(parsed), rules
         self.modules = [module for module in parsed.values() if isinstance(module, Module)]
+        self.unparsed = {path: e for path, e in parsed.items() if not isinstance(e, Module)}
         self.is_project = "manage.py" in self.paths  # not a throwaway tree of samples
         self.module_names = {module.name for module in self.modules}
         self.classes: dict[str, set[str]] = {}  # qualified class -> what its bases may be
@@ -131,17 +132,12 @@ def parse(files: Mapping[str, str | bytes]) -> Parsed:
 
 def scan_parsed(parsed: Parsed, rules: Sequence[Rule]) -> list[Violation]:
     tree, violations = Tree(parsed, rules), []
-    for path, error in parsed.items():
-        if not isinstance(error, Module):  # reported by EXE000, the first rule
-            line, col = getattr(error, "lineno", None) or 1, getattr(error, "offset", None) or 1
-            message = getattr(error, "msg", None) or error
-            violations.append(rules[0].violation(path, line, col, f"syntax error ({message})"))
     for rule in rules:
-        violations.extend(rule.check_tree(tree))
         for module in (module for module in tree.modules if matches(module.path, rule.scope)):
             for node, detail, key in rule.check(module, tree):
                 if not rule.waives(module.path, key):
                     violations.append(rule.at(module, node, detail))
+        violations.extend(rule.check_tree(tree))
     return sorted(set(violations))
 
 
