@@ -1,8 +1,5 @@
-"""The engine: the ``Rule``, the project's files parsed once, every rule run, the report.
-
-It reads the AST and never imports the code it checks, so it runs before Django is configured
-and on a tree that does not import. Standard library only.
-"""
+"""The engine: the ``Rule``, the project's files parsed once, every rule run, the report. It reads
+the AST, never importing what it checks: it runs before Django, on a tree that does not import."""
 
 from __future__ import annotations
 
@@ -49,13 +46,9 @@ class Violation(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """One invariant: ``why`` it exists, the files it applies to, and the only way out.
-
-    ``allow`` maps a path glob to what is waived there: EVERYTHING, or the keys of the findings
-    it names (a dotted name waives the names inside it too). Each glob must match a file
-    (EXE008). ``check`` reads one module in scope; ``check_tree`` the tree as a whole.
-    ``defined_in`` is the rule's own file, where a stale entry of its lists is reported.
-    """
+    """One invariant: ``why`` it exists, the files it applies to, and the only way out, ``allow``:
+    a path glob -> EVERYTHING or the keys of the findings waived there (a dotted key waives the
+    names inside it). ``defined_in``, the rule's own file, is where a stale entry is reported."""
 
     id: str
     why: str

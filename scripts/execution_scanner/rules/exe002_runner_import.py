@@ -1,8 +1,5 @@
-"""EXE002: the edges (views, API, tasks, admin, commands) never see the ToolRunner.
-
-They go through ``execution.services``; an edge holding the ToolRunner could run a plugin outside
-a job, and the import contracts only catch a direct import, not a re-export or ``import_module``.
-"""
+"""EXE002: the edges (views, API, tasks, admin, commands) never see the ToolRunner, or they could
+run a plugin outside a job; the import contracts catch a direct import only, not a re-export."""
 
 import ast
 from collections.abc import Iterator

@@ -1,9 +1,5 @@
-"""EXE005: no failure in the execution path is silently swallowed.
-
-``except:`` always; a handler of ``Exception``/``BaseException`` (alone, in a tuple, or through a
-name bound to one) whose body neither raises nor calls anything (no log, no envelope); and
-``contextlib.suppress`` of a broad class, which has no body that could log.
-"""
+"""EXE005: no failure in the execution path is silently swallowed: not by ``except:``, by a broad
+handler that neither raises nor calls anything, nor by ``contextlib.suppress`` of a broad class."""
 
 import ast
 from collections.abc import Iterable, Iterator

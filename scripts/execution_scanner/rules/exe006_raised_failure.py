@@ -1,9 +1,5 @@
-"""EXE006: the execution layer raises only ExecutionFailure subclasses.
-
-Each maps to a stable error code and HTTP status; a ``ValueError`` becomes an anonymous 500. The
-hierarchy is read from the tree, transitively from ``ExecutionFailure``. A bare ``raise``, a caught
-name re-raised, and a value whose class cannot be resolved (a factory's) pass.
-"""
+"""EXE006: the execution layer raises only ExecutionFailure subclasses (read from the tree), each
+mapped to a stable error code and HTTP status; a ``ValueError`` becomes an anonymous 500."""
 
 import ast
 import builtins
