@@ -42,9 +42,7 @@ def _allowed(tree: Tree, qualified: str) -> bool:
 
 
 def _check(module: Module, tree: Tree) -> Iterator[Finding]:
-    for node in module.nodes:
-        if not isinstance(node, ast.Raise) or node.exc is None:
-            continue
+    for node in (node for node in module.nodes if isinstance(node, ast.Raise) and node.exc):
         function = module.scope_of(node)
         protocol = PROTOCOL.get(function.name, "") if isinstance(function, FUNCTIONS) else ""
         for raised in sorted(module.values(node.exc, function) - {UNKNOWN, "None"}):
