@@ -1,5 +1,4 @@
-"""Check the execution-governance invariants: the entry point of execution_scanner/, see
-docs/scanner.md for its options, exit codes and rules."""
+"""Check the execution-governance invariants with execution_scanner/ (docs/scanner.md)."""
 
 import sys
 from importlib import import_module

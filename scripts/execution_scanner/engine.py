@@ -1,8 +1,5 @@
-"""The engine: the ``Rule``, the project's files parsed once, every rule run, the report.
-
-It reads the AST and never imports the code it checks, so it runs before Django is configured
-and on a tree that does not import. Standard library only.
-"""
+"""The engine: the ``Rule``, the project's files parsed once, every rule run, the report. It reads
+the AST, never importing what it checks: it runs before Django, on a tree that does not import."""
 
 from __future__ import annotations
 
@@ -49,13 +46,9 @@ class Violation(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """One invariant: ``why`` it exists, the files it applies to, and the only way out.
-
-    ``allow`` maps a path glob to what is waived there: EVERYTHING, or the keys of the findings
-    it names (a dotted name waives the names inside it too). Each glob must match a file
-    (EXE008). ``check`` reads one module in scope; ``check_tree`` the tree as a whole.
-    ``defined_in`` is the rule's own file, where a stale entry of its lists is reported.
-    """
+    """One invariant: ``why`` it exists, the files it applies to, and the only way out, ``allow``:
+    a path glob -> EVERYTHING or the keys of the findings waived there (a dotted key waives the
+    names inside it). ``defined_in``, the rule's own file, is where a stale entry is reported."""
 
     id: str
     why: str
@@ -104,6 +97,7 @@ class Tree:
     def __init__(self, parsed: Parsed, rules: Sequence[Rule]) -> None:
         self.paths, self.rules = frozenset(parsed), rules
         self.modules = [module for module in parsed.values() if isinstance(module, Module)]
+        self.unparsed = {path: e for path, e in parsed.items() if not isinstance(e, Module)}
         self.is_project = "manage.py" in self.paths  # not a throwaway tree of samples
         self.module_names = {module.name for module in self.modules}
         self.classes: dict[str, set[str]] = {}  # qualified class -> what its bases may be
@@ -131,17 +125,12 @@ def parse(files: Mapping[str, str | bytes]) -> Parsed:
 
 def scan_parsed(parsed: Parsed, rules: Sequence[Rule]) -> list[Violation]:
     tree, violations = Tree(parsed, rules), []
-    for path, error in parsed.items():
-        if not isinstance(error, Module):  # reported by EXE000, the first rule
-            line, col = getattr(error, "lineno", None) or 1, getattr(error, "offset", None) or 1
-            message = getattr(error, "msg", None) or error
-            violations.append(rules[0].violation(path, line, col, f"syntax error ({message})"))
     for rule in rules:
-        violations.extend(rule.check_tree(tree))
         for module in (module for module in tree.modules if matches(module.path, rule.scope)):
             for node, detail, key in rule.check(module, tree):
                 if not rule.waives(module.path, key):
                     violations.append(rule.at(module, node, detail))
+        violations.extend(rule.check_tree(tree))
     return sorted(set(violations))
 
 

@@ -1,9 +1,6 @@
-"""What a module's names are bound to: the name resolution the rules share.
-
-The scanner never imports what it reads, so "is this the ToolRunner?" is answered from the module:
-its imports, definitions, annotated parameters and assignments. mypy (strict) holds every binding
-of a name to its declaration (tests/scanner/samples/mypy/), so a declaration is taken at its word.
-"""
+"""The name resolution the rules share: "is this the ToolRunner?" is answered from the module's
+imports, definitions, annotated parameters and assignments, never by importing it. mypy (strict)
+holds each binding to its declaration (tests/scanner/samples/mypy/), so a declaration is trusted."""
 
 import ast
 import builtins

@@ -121,6 +121,6 @@ def test_a_message_says_what_is_wrong_then_why_the_rule_exists() -> None:
     [violation] = scan_sources({"execution/services/job.py": source})
     assert violation.message == (
         "`except Exception` swallows the failure (the handler neither raises nor calls anything:"
-        " no log, no envelope): a failure in the execution path is re-raised or converted, never"
-        " silently dropped, so clients and metrics see it"
+        " no log, no envelope): execution failures are re-raised or converted, never dropped:"
+        " clients and metrics see them"
     )

@@ -1,11 +1,6 @@
-"""EXE001: only the ToolRunner runs plugins.
-
-"Is this a plugin?" cannot be decided from the AST, so the question is turned around: any
-reference to an attribute ``run`` is a plugin run unless the receiver is provably something else.
-Referencing the bound method is the violation, which covers calls, aliases, ``lambda`` and
-``partial`` alike; reaching ``run`` by name (``getattr``, ``vars``, ``match``) is caught too. A
-plugin where a ToolRunner is typed (passed, stored, rebound) is mypy's: tests/scanner/samples/mypy/.
-"""
+"""EXE001: only the ToolRunner runs plugins. Whether a receiver is a plugin cannot be decided from
+the AST, so any reference to an attribute ``run`` is a plugin run unless its receiver is provably
+something else; a plugin where a ToolRunner is typed is mypy's (tests/scanner/samples/mypy/)."""
 
 import ast
 from collections.abc import Iterator

@@ -1,8 +1,5 @@
-"""EXE002: the edges (views, API, tasks, admin, commands) never see the ToolRunner.
-
-They go through ``execution.services``; an edge holding the ToolRunner could run a plugin outside
-a job, and the import contracts only catch a direct import, not a re-export or ``import_module``.
-"""
+"""EXE002: the edges (views, API, tasks, admin, commands) never see the ToolRunner, or they could
+run a plugin outside a job; the import contracts catch a direct import only, not a re-export."""
 
 import ast
 from collections.abc import Iterator
@@ -21,11 +18,9 @@ def _names_runner(dotted: str) -> bool:
 
 def _check(module: Module, tree: Tree) -> Iterator[Finding]:
     for node in module.nodes:
-        if isinstance(node, ast.Import) and any(_names_runner(a.name) for a in node.names):
-            yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
-        elif isinstance(node, ast.ImportFrom):  # the names it imports, relative ones resolved
-            source = module.absolute(node.module, node.level)
-            if any(_names_runner(f"{source}.{alias.name}") for alias in node.names):
+        if isinstance(node, ast.Import | ast.ImportFrom):  # what it imports, relative ones resolved
+            base = "" if isinstance(node, ast.Import) else module.absolute(node.module, node.level)
+            if any(_names_runner(f"{base}.{alias.name}") for alias in node.names):
                 yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
         elif isinstance(node, ast.Call) and terminal(node.func) in ("import_module", "__import__"):
             arguments = [*node.args, *(keyword.value for keyword in node.keywords)]  # package=
@@ -40,7 +35,6 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
                 yield Finding(node, f"`{short(node)}` reaches the ToolRunner")
 
 
-WHY = "views, API, tasks, admin and commands go through execution.services, which own jobs and "
-WHY += "errors; only the services hold the ToolRunner"
+WHY = "views, API, tasks, admin, commands go through execution.services, which own jobs and errors"
 SCOPE = tuple(f"**/{edge}" for edge in EDGES)
 RULE = Rule("EXE002", WHY, SCOPE, __file__, {"execution/services/**": EVERYTHING}, _check)

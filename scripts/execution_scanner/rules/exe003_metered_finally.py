@@ -1,7 +1,5 @@
-"""EXE003: ``ToolRunner.run`` (found wherever its module is) meters every execution.
-
-Before its ``try`` and before ``update_execution_metrics`` in its ``finally``, nothing that may
-raise; after it, at most ``return x``; every plugin run of its module inside the try."""
+"""EXE003: ``ToolRunner.run`` (wherever its module is) meters every execution: nothing that may
+raise before its ``try`` or before the metrics in its ``finally``, and every plugin run inside."""
 
 import ast
 from collections.abc import Iterator, Sequence

@@ -1,9 +1,5 @@
-"""EXE004: plugin states and job statuses are members of PluginState / JobStatus, never strings.
-
-A string in a state or status slot (keyword, assignment, ``setattr``, comparison, ``match``, a
-dict unpacked into a call) is flagged, a valid one too: only the enum keeps a renamed member from
-going unnoticed. The enums themselves define exactly the five known members.
-"""
+"""EXE004: plugin states and job statuses are PluginState / JobStatus members, never strings. A
+valid string is flagged too: only the enum keeps a renamed member from going unnoticed."""
 
 import ast
 from collections.abc import Iterator

@@ -1,9 +1,5 @@
-"""EXE005: no failure in the execution path is silently swallowed.
-
-``except:`` always; a handler of ``Exception``/``BaseException`` (alone, in a tuple, or through a
-name bound to one) whose body neither raises nor calls anything (no log, no envelope); and
-``contextlib.suppress`` of a broad class, which has no body that could log.
-"""
+"""EXE005: no failure in the execution path is silently swallowed: not by ``except:``, by a broad
+handler that neither raises nor calls anything, nor by ``contextlib.suppress`` of a broad class."""
 
 import ast
 from collections.abc import Iterable, Iterator
@@ -42,6 +38,5 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
                 yield Finding(node, f"`{short(node)}` swallows every failure (suppresses {broad})")
 
 
-WHY = "a failure in the execution path is re-raised or converted, never silently dropped, so "
-WHY += "clients and metrics see it"
+WHY = "execution failures are re-raised or converted, never dropped: clients and metrics see them"
 RULE = Rule("EXE005", WHY, ("execution/**",), __file__, check=_check)

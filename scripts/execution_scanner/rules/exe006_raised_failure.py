@@ -1,9 +1,5 @@
-"""EXE006: the execution layer raises only ExecutionFailure subclasses.
-
-Each maps to a stable error code and HTTP status; a ``ValueError`` becomes an anonymous 500. The
-hierarchy is read from the tree, transitively from ``ExecutionFailure``. A bare ``raise``, a caught
-name re-raised, and a value whose class cannot be resolved (a factory's) pass.
-"""
+"""EXE006: the execution layer raises only ExecutionFailure subclasses (read from the tree), each
+mapped to a stable error code and HTTP status; a ``ValueError`` becomes an anonymous 500."""
 
 import ast
 import builtins
@@ -46,9 +42,7 @@ def _allowed(tree: Tree, qualified: str) -> bool:
 
 
 def _check(module: Module, tree: Tree) -> Iterator[Finding]:
-    for node in module.nodes:
-        if not isinstance(node, ast.Raise) or node.exc is None:
-            continue
+    for node in (node for node in module.nodes if isinstance(node, ast.Raise) and node.exc):
         function = module.scope_of(node)
         protocol = PROTOCOL.get(function.name, "") if isinstance(function, FUNCTIONS) else ""
         for raised in sorted(module.values(node.exc, function) - {UNKNOWN, "None"}):
@@ -57,6 +51,5 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
                 yield Finding(node, f"raises `{name}`, not an ExecutionFailure subclass", raised)
 
 
-WHY = "the execution layer raises only ExecutionFailure subclasses (execution/exceptions.py), "
-WHY += "which map to stable error envelopes"
+WHY = "only ExecutionFailure subclasses (execution/exceptions.py) map to stable error envelopes"
 RULE = Rule("EXE006", WHY, ("execution/**",), __file__, ALLOW, _check)

@@ -1,10 +1,5 @@
-"""EXE007: a job's status and a plugin's state and metrics are written only by their services.
-
-The services check the current state before moving it and keep the counters atomic; a view, a
-serializer, the admin, a task or a command writing these fields skips both. A write is a store
-(``job.status = ...``, ``setattr``), a keyword of an ORM write (``update``, ``create``, the
-``defaults`` of ``update_or_create``...) or any write through PluginMetricsBucket.
-"""
+"""EXE007: a job's status and a plugin's state and metrics are written only by their services, which
+check the current state before moving it and keep the counters atomic."""
 
 import ast
 from collections.abc import Iterator
@@ -54,6 +49,5 @@ def _check(module: Module, tree: Tree) -> Iterator[Finding]:
             yield Finding(node, f"writes `{field}` outside {OWNERS[field]}", field)
 
 
-WHY = "job status, plugin state and metrics change only in their services, which check the "
-WHY += "current state first and keep the counters atomic"
+WHY = "only the services check the current state before moving it and keep the counters atomic"
 RULE = Rule("EXE007", WHY, ("**",), __file__, ALLOW, _check)

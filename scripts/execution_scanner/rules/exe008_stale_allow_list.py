@@ -1,9 +1,5 @@
-"""EXE008: every allow-list glob of every rule matches at least one file of the project.
-
-An exception that matches nothing hides nothing today and anything tomorrow: whoever adds a file
-there inherits it unreviewed. Checked when the scanned root is a project (it holds manage.py), so
-a throwaway tree of samples is not held to the project's layout.
-"""
+"""EXE008: in a project (the root holds manage.py) every allow-list glob matches a file. One that
+matches nothing hides nothing today, and tomorrow whatever file is added there, unreviewed."""
 
 from collections.abc import Iterator
 
