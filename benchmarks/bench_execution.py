@@ -288,8 +288,10 @@ def http_throughput(
         f"gunicorn as make run starts it (2 workers) + qcluster, plugins {args.isolation}"
     )
     print(f"   {args.trials} interleaved trials of {args.requests} requests; medians")
-    for path in (GOVERNED_PATH, BARE_PATH):  # warm both up: imports, connections, caches
-        hammer(port, path, body, headers, 50, 4)
+    # Warm both up at the highest concurrency: imports, connections, caches, and every plugin
+    # process a web thread can ask for, so no trial pays a child's start (0.2 s of CPU each).
+    for path in (GOVERNED_PATH, BARE_PATH):
+        hammer(port, path, body, headers, 100, max(CONCURRENCY))
     print(
         f"   {'c':>3} {'governed r/s':>13} {'bare r/s':>10} {'ratio':>7}   "
         f"{'gov CPU ms/r':>13} {'bare CPU ms/r':>14} {'ratio':>7}"

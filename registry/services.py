@@ -159,9 +159,8 @@ _STATE_CHANGES = {
 @dataclass(frozen=True)
 class _Statements:
     mark_running: str
-    # The row UPDATE for each kind of execution, and the bucket UPSERT.
-    record: dict[str, str]
-    bucket_upsert: str
+    # What records each kind of execution: the row's UPDATE and the bucket's UPSERT.
+    record: dict[str, tuple[str, ...]]
 
 
 @functools.cache
@@ -191,7 +190,15 @@ def _statements(vendor: str) -> _Statements:
         f"1, %(elapsed_ms)s) ON CONFLICT ({key}) DO UPDATE SET "
         f"{count} = {bucket_table}.{count} + 1, {total} = {bucket_table}.{total} + %(elapsed_ms)s"
     )
-    return _Statements(mark_running=mark_running, record=updates, bucket_upsert=upsert)
+    record: dict[str, tuple[str, ...]]
+    if vendor == "postgresql":
+        # One statement, so one round trip: PostgreSQL runs a data-modifying WITH exactly once.
+        record = {
+            kind: (f"WITH counted AS ({update}) {upsert}",) for kind, update in updates.items()
+        }
+    else:
+        record = {kind: (update, upsert) for kind, update in updates.items()}
+    return _Statements(mark_running=mark_running, record=record)
 
 
 def _execution_kind(outcome: Outcome, state: PluginState | None, circuit_failure: bool) -> str:
@@ -249,8 +256,8 @@ def update_execution_metrics(
     # No savepoint when a caller's transaction holds this one (the ToolRunner's record of the
     # job): nothing here is rolled back alone.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(statements.record[kind], params)
-        cursor.execute(statements.bucket_upsert, params)
+        for statement in statements.record[kind]:
+            cursor.execute(statement, params)
 
 
 def plugin_claim_circuit_trial(*, plugin_name: str, cooldown_seconds: float) -> bool:
