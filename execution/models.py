@@ -52,9 +52,9 @@ class Job(models.Model):
     id = models.UUIDField(
         primary_key=True, default=uuid.uuid4, editable=False, help_text="Job id given to clients."
     )
-    plugin = models.CharField(
-        max_length=100, db_index=True, help_text="Plugin name as the client asked for it."
-    )
+    # plugin, status, error_code and created_by have no index of their own: each leads the
+    # composite indexes below, which serve every query that filters on it (migration 0007).
+    plugin = models.CharField(max_length=100, help_text="Plugin name as the client asked for it.")
     mode = models.CharField(
         max_length=5, choices=JobMode.choices, help_text="Run in the request or on a worker."
     )
@@ -62,7 +62,6 @@ class Job(models.Model):
         max_length=10,
         choices=JobStatus.choices,
         default=JobStatus.PENDING,
-        db_index=True,
         help_text="PENDING → RUNNING → SUCCESS | FAILED, or CANCELLED before it ran.",
     )
     mime_type = models.CharField(
@@ -87,7 +86,7 @@ class Job(models.Model):
         null=True, blank=True, help_text="The error envelope clients see, on failure."
     )
     error_code = models.CharField(
-        max_length=50, blank=True, db_index=True, help_text="The envelope's code, for filtering."
+        max_length=50, blank=True, help_text="The envelope's code, for filtering."
     )
     error_traceback = models.TextField(
         blank=True, help_text="Internal traceback for operators; never sent to clients."
@@ -114,6 +113,7 @@ class Job(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        db_index=False,
         related_name="execution_jobs",
         help_text="Who submitted the job (empty for jobs from the command line).",
     )
