@@ -192,9 +192,11 @@ def _statements(vendor: str) -> _Statements:
     )
     record: dict[str, tuple[str, ...]]
     if vendor == "postgresql":
-        # One statement, so one round trip: PostgreSQL runs a data-modifying WITH exactly once.
+        # One statement, so one round trip. PostgreSQL runs a sub-statement that nothing reads
+        # once, after the main statement: the registry row is locked before the bucket, in the
+        # order plugin_reset_metrics takes them (the other order deadlocks with it).
         record = {
-            kind: (f"WITH counted AS ({update}) {upsert}",) for kind, update in updates.items()
+            kind: (f"WITH bucket AS ({upsert}) {update}",) for kind, update in updates.items()
         }
     else:
         record = {kind: (update, upsert) for kind, update in updates.items()}

@@ -5,16 +5,19 @@ Runs on the embedded SQLite and again, in `make test`'s second pass, on PostgreS
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from execution.models import Job, JobStatus
 from execution.services import AnalysisExecutionService
 from execution.tool_runner.catalog import plugin_catalog
 from execution.validation import ExecutionRequest
+from registry import services
 from registry.models import Outcome, PluginMetricsBucket, PluginRegistry
 from registry.services import registry_sync
 from tests import images
@@ -70,3 +73,52 @@ def test_concurrent_executions_lose_no_count() -> None:
     # Every job's time is in the total once: a lost `total += elapsed` update would show here.
     job_time = Job.objects.filter(plugin="image-metadata").aggregate(Sum("execution_time_ms"))
     assert plugin.total_execution_time_ms == pytest.approx(job_time["execution_time_ms__sum"])
+
+
+def test_a_run_recorded_while_its_metrics_are_reset_waits_and_never_deadlocks() -> None:
+    """The reset locks the registry row, then the buckets; so must a run's record, or each
+    holds what the other waits for (PostgreSQL then aborts one of them)."""
+    registry_sync(discovery=plugin_catalog())
+    services.update_execution_metrics(
+        plugin_name="image-metadata", outcome=Outcome.SUCCESS, elapsed_ms=5.0, state=None
+    )
+    plugin = PluginRegistry.objects.get(name="image-metadata")
+    row_locked, failures = threading.Event(), []
+
+    def reset_holding_the_row() -> None:
+        try:
+            with transaction.atomic():
+                # What plugin_reset_metrics does, held open while a run records.
+                PluginRegistry.objects.select_for_update().filter(pk=plugin.pk).update(
+                    success_count=0
+                )
+                row_locked.set()
+                time.sleep(1.5)  # the run is waiting by then, on whichever lock it took first
+                PluginMetricsBucket.objects.filter(plugin_name=plugin.name).delete()
+        except Exception as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    def record_a_run() -> None:
+        try:
+            services.update_execution_metrics(
+                plugin_name="image-metadata", outcome=Outcome.SUCCESS, elapsed_ms=5.0, state=None
+            )
+        except Exception as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    reset = threading.Thread(target=reset_holding_the_row)
+    reset.start()
+    assert row_locked.wait(10)
+    run = threading.Thread(target=record_a_run)
+    run.start()
+    reset.join(30)
+    run.join(30)
+
+    assert failures == []
+    plugin.refresh_from_db()
+    assert plugin.success_count == 1  # the run, counted after the reset
+    assert PluginMetricsBucket.objects.get(plugin_name=plugin.name).count == 1
