@@ -268,7 +268,8 @@ EXECUTION: dict[str, Any] = {
     # child per web thread (WEB_THREADS), one in a django-q2 worker (it runs one task at a time).
     "POOL_SIZE": env_int("EXECUTION_POOL_SIZE", 0),
     # A child is replaced after this many runs, so slow leaks in native libraries never pile up;
-    # a replacement costs about 0.2 s of CPU (the plugins set up again), so not too often.
+    # a replacement costs about 0.4 s of CPU (the plugins imported and set up again), so not too
+    # often. 0: never for its age (a child that ran out of memory is replaced all the same).
     "TASKS_PER_CHILD": env_int("EXECUTION_TASKS_PER_CHILD", 5000),
     # A plugin that crashes or times out this many times in a row is made UNAVAILABLE for the
     # cooldown; then one trial run is let through, and its success closes the circuit again.

@@ -73,8 +73,9 @@ MAX_PLUGIN_MESSAGE = 300
 # Images larger than this reach the child through a file in shared memory, not the task pipe.
 FILE_PAYLOAD_BYTES = 1024 * 1024
 SHARED_MEMORY_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
-# How long, beyond its own timeout, a run may wait for a free child (a pool smaller than its
-# threads, EXECUTION_POOL_SIZE).
+# How long a run may wait for a child that is free (a pool smaller than its threads,
+# EXECUTION_POOL_SIZE) and ready (a new one sets its plugins up) before its own timeout starts:
+# an isolated run ends within its timeout and this.
 POOL_WAIT_SECONDS = 15.0
 # Failures that count toward the circuit breaker: the plugin's process died or hung.
 CIRCUIT_FAILURES = frozenset({exceptions.PluginCrashed.code, exceptions.PluginTimeout.code})
@@ -328,9 +329,8 @@ def _run_isolated(plugin: str, payload: ExecutionPayload, hosting: Hosting) -> A
         image_path=image_path,
     )
     try:
-        # A busy child is free again within its run's timeout: wait that long for one, and more.
         timeout = hosting.timeout_seconds
-        reply = pool.plugin_pool().call(task, timeout=timeout, wait=timeout + POOL_WAIT_SECONDS)
+        reply = pool.plugin_pool().call(task, timeout=timeout, wait=POOL_WAIT_SECONDS)
         for name, level, message in reply.logs:
             logging.getLogger(name).log(level, "%s", message)
         return _from_reply(reply, hosting)

@@ -1,8 +1,8 @@
 """The child side of the plugin pool: what a worker process does, and nothing else.
 
-A child never sets Django up: it is given the plugin list and the entry-point group through
-its initializer, discovers and sets up the plugins once, and then runs one task at a time under
-the limits the task carries. Everything a plugin can do wrong ends here as a ``ChildReply``
+A child never sets Django up: ``serve`` is given the plugin list and the entry-point group,
+discovers and sets up the plugins once, says it is ready, and then runs one task at a time from
+its pipe under the limits the task carries. Everything a plugin can do wrong ends here as a ``ChildReply``
 (exceptions included, ``SystemExit`` and ``KeyboardInterrupt`` too); only a dying process
 (a segfault, ``os._exit``, a signal) or a run past its timeout is seen by the parent as such.
 """

@@ -12,12 +12,13 @@ which a child may inherit half-held.
 
 from __future__ import annotations
 
+import collections
 import logging
 import multiprocessing
 import multiprocessing.util
-import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -27,15 +28,11 @@ from typing import Any
 from execution import exceptions
 from execution.conf import execution_settings
 from execution.tool_runner import child
-from execution.tool_runner.catalog import plugin_catalog
 
 logger = logging.getLogger(__name__)
 
-# How long a stopped or retired child may take to exit before it is left to the forkserver.
+# How long a killed child may take to be reaped before it is left to the forkserver.
 EXIT_WAIT_SECONDS = 1.0
-# How long a new child may take to set the plugins up (load models) before its first run, which
-# its run's timeout does not include.
-START_SECONDS = 60.0
 
 
 def stopping() -> exceptions.ServiceUnavailable:
@@ -72,12 +69,13 @@ class PoolConfig:
     plugins: tuple[str, ...]
     entry_point_group: str | None
     size: int
-    tasks_per_child: int
+    tasks_per_child: int  # 0: never replaced for its age
     log_level: int
 
 
 class ChildProcess:
-    """One warm child and our end of its pipe. Used by one thread at a time (the pool's slot)."""
+    """One child and our end of its pipe, used by the one thread that holds its slot. Only that
+    thread closes the pipe; anyone may kill the process (the holder then reads the pipe's end)."""
 
     def __init__(self, config: PoolConfig) -> None:
         context = multiprocessing.get_context("forkserver")
@@ -88,37 +86,51 @@ class ChildProcess:
         self.process.start()
         theirs.close()
         self.connection: Connection = ours
+        self.ready = False  # the child has said its plugins are set up
         self.runs = 0
+        self.spent = False  # replaced after this run, whatever its age (it ran out of memory)
 
-    def ready(self) -> bool:
-        """Wait for the child's word that its plugins are set up; False if it never came."""
+    def wait_ready(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the child's word that its plugins are set up. False if it
+        has not said so yet (it may still), or died first (then it is not ``alive``)."""
         try:
-            return bool(
-                self.connection.poll(START_SECONDS) and self.connection.recv() == child.READY
-            )
+            if self.connection.poll(max(seconds, 0)):
+                self.ready = self.connection.recv() == child.READY
         except (EOFError, OSError):
-            return False
+            self.connection.close()
+        return self.ready
 
     def alive(self) -> bool:
-        return self.process.is_alive() and not self.connection.closed
+        """Not known to be dead. An idle child never writes: a readable pipe is its end, seen
+        before the forkserver has reaped it."""
+        if self.connection.closed or not self.process.is_alive():
+            return False
+        return not (self.ready and self.connection.poll(0))
 
-    def call(self, task: child.ChildTask, timeout: float) -> child.ChildReply | None:
-        """The child's reply, or None if it ended during the run (see ``exit_code``)."""
+    def send(self, task: child.ChildTask) -> bool:
+        """Hand the task over; False if the child was gone (the task never reached it)."""
         self.runs += 1
         try:
             self.connection.send(task)
+        except OSError:
+            self.close()
+            return False
+        return True
+
+    def reply(self, timeout: float) -> child.ChildReply | None:
+        """The child's reply, or None if it ended during the run (see ``exit_code``)."""
+        try:
             replied = self.connection.poll(timeout)
             reply: child.ChildReply | None = self.connection.recv() if replied else None
         except (EOFError, OSError):  # the pipe's end: the process is gone
-            self.process.join(EXIT_WAIT_SECONDS)
-            self.connection.close()
+            self.close()
             return None
         except BaseException:
             # Interrupted while the child runs (Ctrl-C, django-q2's time limit): stop it with us.
-            self.stop()
+            self.close()
             raise
         if not replied:
-            self.stop()
+            self.close()
             raise exceptions.PluginTimeout(
                 f"The plugin ran past its limit of {timeout:g} s and was stopped.",
                 details={"timeout_seconds": timeout},
@@ -129,99 +141,137 @@ class ChildProcess:
     def exit_code(self) -> int | None:
         return self.process.exitcode
 
-    def stop(self) -> None:
-        """Kill now: a child holds nothing that needs an orderly exit."""
-        self.connection.close()
+    def kill(self) -> None:
+        """SIGKILL at once: a child holds nothing that needs an orderly exit."""
         if self.process.exitcode is None:
             self.process.kill()
-        self.process.join(EXIT_WAIT_SECONDS)
 
-    def retire(self) -> None:
-        """Close the pipe: an idle child reads its end and exits."""
-        self.connection.close()
+    def close(self) -> None:
+        """Kill the child, reap it and close our end of its pipe (its holder only)."""
+        self.kill()
         self.process.join(EXIT_WAIT_SECONDS)
-        if self.process.exitcode is None:
-            self.stop()
+        self.connection.close()
 
 
 class PluginPool:
-    """``size`` slots, each empty or holding an idle child; a run takes one and gives it back.
-    A child is started when an empty slot is taken, so the pool costs nothing until used, and
-    the most recently used child is taken first (its caches are warm)."""
+    """``size`` slots, each empty or holding a child; a run takes one and gives it back. A child
+    is started when an empty slot is taken, so the pool costs nothing until used; the most
+    recently used child is taken first (its caches are warm), an empty slot last."""
 
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
-        self._slots: queue.LifoQueue[ChildProcess | None] = queue.LifoQueue()
-        for _ in range(config.size):
-            self._slots.put(None)
+        self._slots: collections.deque[ChildProcess | None] = collections.deque(
+            [None] * config.size
+        )
+        # Re-entrant: the signal handler may stop the pool while this thread holds the lock.
+        self._lock = threading.RLock()
+        self._free = threading.Condition(self._lock)
         self._children: set[ChildProcess] = set()  # every child started and not yet stopped
-        self._lock = threading.Lock()
         self.stopped = False
 
     def call(self, task: child.ChildTask, *, timeout: float, wait: float) -> child.ChildReply:
-        """Run the task in a free child; ``wait`` bounds the wait for one to become free."""
-        if self.stopped:
-            raise stopping()
+        """Run the task in a free child: ``wait`` bounds the wait for one to be free and ready,
+        ``timeout`` the run itself. Whatever ends the call, ``held`` goes back to its slot."""
+        deadline = time.monotonic() + wait
+        held = self._take(wait)
         try:
-            taken = self._slots.get(timeout=wait)
-        except queue.Empty:
-            raise exceptions.ServiceUnavailable(
-                "No plugin process was free to run this request; retry later."
-            ) from None
-        kept: ChildProcess | None = None
-        try:
-            if taken is not None and taken.alive():
-                kept = taken
-            else:  # an empty slot, or a child that died idle (the kernel's OOM killer)
-                self._forget(taken)
-                kept = self._start()
-            reply = kept.call(task, timeout)
-            if reply is not None:
-                return reply
-            if self.stopped:  # killed by stop(): the server is going away, not the plugin's doing
-                raise stopping()
-            raise crash_failure(kept.exit_code, task.cpu_seconds)
+            if held is not None and not held.alive():  # died idle (the kernel's OOM killer)
+                self._forget(held)
+                held = None
+            held = held or self._start()
+            self._wait_ready(held, deadline)
+            if not held.send(task):  # it died idle, unseen: the task never reached it
+                held = self._start()
+                self._wait_ready(held, deadline)
+                if not held.send(task):
+                    raise stopping()
+            reply = held.reply(timeout)
+            if reply is None:
+                if self.stopped:  # killed by stop(): the server is going away, not the plugin
+                    raise stopping()
+                raise crash_failure(held.exit_code, task.cpu_seconds)
+            held.spent = reply.kind == child.MEMORY
+            return reply
         finally:
-            self._slots.put(self._after_run(kept))
+            self._give_back(held)
+
+    def child_pids(self) -> list[int]:
+        """The pids of every child started and not yet stopped (for diagnostics and tests)."""
+        with self._lock:
+            return sorted(pid for process in self._children if (pid := process.process.pid))
+
+    def stop(self) -> None:
+        """Kill every child, busy ones too: their runs end as SERVICE_UNAVAILABLE."""
+        with self._lock:
+            self.stopped = True
+            children, self._children = self._children, set()
+            idle = [process for process in self._slots if process is not None]
+            self._slots.clear()
+            self._free.notify_all()
+        for process in children:
+            process.kill()
+        for process in idle:  # the busy ones are closed by the threads that hold them
+            process.close()
+
+    def _take(self, wait: float) -> ChildProcess | None:
+        with self._free:
+            if not self._free.wait_for(lambda: self._slots or self.stopped, timeout=wait):
+                raise exceptions.ServiceUnavailable(
+                    "No plugin process was free to run this request; retry later."
+                )
+            if self.stopped:
+                raise stopping()
+            return self._slots.pop()
+
+    def _give_back(self, process: ChildProcess | None) -> None:
+        if process is not None and self._worn_out(process):
+            self._forget(process)
+            process = None
+        with self._free:
+            if self.stopped:
+                if process is not None:
+                    process.close()
+                return
+            if process is None:
+                self._slots.appendleft(None)
+            else:
+                self._slots.append(process)
+            self._free.notify()
+
+    def _worn_out(self, process: ChildProcess) -> bool:
+        """Dead, spent, or past its share of runs: replaced, not given back."""
+        limit = self.config.tasks_per_child
+        return not process.alive() or process.spent or (limit > 0 and process.runs >= limit)
+
+    def _wait_ready(self, process: ChildProcess, deadline: float) -> None:
+        """Until the deadline, for a child still setting its plugins up. One that is not ready
+        by then stays in its slot, and the next run waits on for it."""
+        if process.ready or process.wait_ready(deadline - time.monotonic()):
+            return
+        if process.alive():
+            raise exceptions.ServiceUnavailable(
+                "The plugin process is still setting its plugins up; retry later."
+            )
+        logger.error("A plugin process exited with %s before it was ready", process.exit_code)
+        raise stopping()
 
     def _start(self) -> ChildProcess:
         try:
             started = ChildProcess(self.config)
-        except OSError as error:  # no process could be made (a limit on processes, memory)
+        except Exception as error:  # no process (a limit on processes, memory; no forkserver)
+            logger.exception("Could not start a plugin process")
             raise stopping() from error
         with self._lock:
+            if self.stopped:
+                started.close()
+                raise stopping()
             self._children.add(started)
-        if not started.ready():
-            self._forget(started)
-            raise stopping()
         return started
 
-    def _forget(self, process: ChildProcess | None) -> None:
-        if process is not None:
-            process.stop()
-            with self._lock:
-                self._children.discard(process)
-
-    def _after_run(self, process: ChildProcess | None) -> ChildProcess | None:
-        """What goes back into the slot: the child, unless it is gone or has run its share."""
-        if process is None or self.stopped:
-            return process
-        if not process.alive():
-            self._forget(process)
-            return None
-        if process.runs >= self.config.tasks_per_child:
-            process.retire()
-            self._forget(process)
-            return None
-        return process
-
-    def stop(self) -> None:
-        """Kill every child, busy ones too: their runs end as SERVICE_UNAVAILABLE."""
-        self.stopped = True
+    def _forget(self, process: ChildProcess) -> None:
+        process.close()
         with self._lock:
-            children, self._children = self._children, set()
-        for process in children:
-            process.stop()
+            self._children.discard(process)
 
 
 # Re-entrant: the signal handler stops the pool in the main thread, which may hold the lock.
@@ -260,19 +310,13 @@ def plugin_pool() -> PluginPool:
             _pool.stop()
             _pool = None
         if _pool is None:
-            multiprocessing.get_context("forkserver").set_forkserver_preload(preloaded_modules())
+            # The forkserver imports the child's side once, so each child starts without it.
+            # Only ours: an import that fails there with anything but ImportError kills the
+            # forkserver, and every child with it; a plugin's module is imported by each child.
+            multiprocessing.get_context("forkserver").set_forkserver_preload([child.__name__])
             _pool = PluginPool(config)
             _install_shutdown()
         return _pool
-
-
-def preloaded_modules() -> list[str]:
-    """What the forkserver imports once, before it forks any child: the child's side and the
-    modules of the plugins this process discovered (so they import). A replaced child then
-    starts without importing numpy, OpenCV and the rest anew, which costs more CPU than
-    hundreds of runs. It applies when the forkserver starts: with this process's first pool."""
-    plugins = {type(plugin).__module__ for plugin in plugin_catalog().available.values()}
-    return [child.__name__, *sorted(plugins)]
 
 
 def shutdown_pool() -> None:

@@ -213,3 +213,19 @@ def test_the_admin_list_of_jobs_nobody_submitted_is_read_in_order(
         cursor.execute("ANALYZE")
 
     assert_served_by(plan, job_queries(ops_client, ADMIN_JOBS), index_name("created_at"))
+
+
+def test_no_column_that_leads_a_composite_index_has_one_of_its_own() -> None:
+    """Migration 0007 dropped them by name (and their _like twins on PostgreSQL): a name it got
+    wrong would leave an index behind, which IF EXISTS would not say."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Job._meta.db_table)
+    own = {
+        column
+        for constraint in constraints.values()
+        if constraint["index"] and len(constraint["columns"]) == 1
+        for column in constraint["columns"]
+    }
+
+    assert own & {"plugin", "status", "error_code", "created_by_id"} == set()
+    assert {"created_at", "image_sha256"} <= own  # the ones some list still reads

@@ -22,15 +22,21 @@ from execution.tool_runner import child
 from execution.tool_runner.pool import PluginPool, PoolConfig
 from tests import images
 
-PLUGINS = ("tests.misbehaving_plugins.ReportsProcess", "tests.misbehaving_plugins.Sleeps")
+PLUGINS = (
+    "tests.misbehaving_plugins.ReportsProcess",
+    "tests.misbehaving_plugins.Sleeps",
+    "tests.misbehaving_plugins.AllocatesForever",
+)
 
 
 def config(*, size: int = 1, tasks_per_child: int = 100) -> PoolConfig:
     return PoolConfig(PLUGINS, None, size, tasks_per_child, logging.WARNING)
 
 
-def task(plugin: str = "test-reports-process", **options: object) -> child.ChildTask:
-    return child.ChildTask(plugin, "image/png", dict(options), 1024, 30, images.small_png())
+def task(
+    plugin: str = "test-reports-process", memory_mb: int = 1024, **options: object
+) -> child.ChildTask:
+    return child.ChildTask(plugin, "image/png", dict(options), memory_mb, 30, images.small_png())
 
 
 def child_pid(pool: PluginPool, *, timeout: float = 10) -> int:
@@ -85,6 +91,36 @@ def test_a_child_that_died_idle_is_replaced_before_the_run(pools: list[PluginPoo
     assert child_pid(pool) != first  # a run, not a crash: nothing of it ran in the dead child
 
 
+def test_a_child_killed_idle_just_before_a_run_is_replaced_not_reported(
+    pools: list[PluginPool],
+) -> None:
+    """No wait for the forkserver to reap it and report its status: the run comes while the
+    child's process still looks alive to multiprocessing."""
+    pools.append(pool := PluginPool(config()))
+    for _ in range(5):
+        first = child_pid(pool)
+        os.kill(first, signal.SIGKILL)
+        time.sleep(0.01)  # dead, its pipe closed; a kill in the same instant is a crash
+        assert child_pid(pool) != first
+
+
+def test_a_child_that_ran_out_of_memory_is_replaced(pools: list[PluginPool]) -> None:
+    pools.append(pool := PluginPool(config()))
+    first = child_pid(pool)
+
+    reply = pool.call(task("test-allocates-forever", memory_mb=256), timeout=30, wait=10)
+
+    assert reply.kind == child.MEMORY
+    assert wait_until_gone(first)
+    assert child_pid(pool) != first
+
+
+def test_a_pool_without_a_share_never_replaces_its_child(pools: list[PluginPool]) -> None:
+    pools.append(pool := PluginPool(config(tasks_per_child=0)))
+
+    assert len({child_pid(pool) for _ in range(5)}) == 1
+
+
 def test_a_run_past_its_timeout_kills_its_child(pools: list[PluginPool]) -> None:
     pools.append(pool := PluginPool(config()))
     first = child_pid(pool)
@@ -129,20 +165,30 @@ def test_a_run_waits_for_a_free_child_only_as_long_as_it_may(pools: list[PluginP
     child_pid(pool)  # free again
 
 
+def wait_for_children(pool: PluginPool, count: int, seconds: float = 10) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while len(pids := pool.child_pids()) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(pids) == count
+    return pids
+
+
 def test_stopping_the_pool_kills_every_child_busy_ones_too(pools: list[PluginPool]) -> None:
     pool = PluginPool(config(size=2))
-    idle = child_pid(pool)
     outcome: list[BaseException] = []
 
     def sleep_in_a_child() -> None:
         try:
-            pool.call(task("test-sleeps", seconds=30), timeout=60, wait=5)
+            pool.call(task("test-sleeps", seconds=30), timeout=60, wait=10)
         except BaseException as error:  # the test reads what ended the run
             outcome.append(error)
 
     busy = threading.Thread(target=sleep_in_a_child)
     busy.start()
-    time.sleep(1)  # a second child is started and set up for it by then
+    wait_for_children(pool, 1)
+    child_pid(pool)  # the other slot's child, idle after this
+    pids = wait_for_children(pool, 2)
+    time.sleep(0.5)  # the busy child set up and sleeping by then
 
     pool.stop()
     busy.join(5)
@@ -150,6 +196,37 @@ def test_stopping_the_pool_kills_every_child_busy_ones_too(pools: list[PluginPoo
     assert not busy.is_alive()
     # The plugin did nothing wrong: the server is going away.
     assert [type(error) for error in outcome] == [exceptions.ServiceUnavailable]
-    assert wait_until_gone(idle, seconds=2)
+    assert all(wait_until_gone(pid, seconds=2) for pid in pids)
+    assert pool.child_pids() == []
     with pytest.raises(exceptions.ServiceUnavailable, match="stopping"):
         pool.call(task(), timeout=1, wait=1)
+
+
+def test_a_run_waiting_for_a_slot_when_the_pool_stops_starts_no_child(
+    pools: list[PluginPool],
+) -> None:
+    pool = PluginPool(config(size=1))
+    busy_pid = child_pid(pool)
+    ended: list[BaseException | None] = []
+
+    def run(seconds: float) -> None:
+        try:
+            pool.call(task("test-sleeps", seconds=seconds), timeout=60, wait=10)
+            ended.append(None)
+        except BaseException as error:  # the test reads what ended the run
+            ended.append(error)
+
+    busy = threading.Thread(target=run, kwargs={"seconds": 30})
+    waiting = threading.Thread(target=run, kwargs={"seconds": 0})
+    busy.start()
+    time.sleep(0.3)
+    waiting.start()
+    time.sleep(0.3)  # waiting for the only slot by then
+
+    pool.stop()
+    busy.join(5)
+    waiting.join(5)
+
+    assert [type(error) for error in ended] == [exceptions.ServiceUnavailable] * 2
+    assert wait_until_gone(busy_pid)
+    assert pool.child_pids() == []
