@@ -44,7 +44,6 @@ NOT_INSTALLED = "not_installed"
 # A new child's first word: its plugins are set up, a run's timeout may start.
 READY = "ready"
 
-logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _ALLOCATION_FAILED = re.compile(
@@ -193,7 +192,8 @@ def _run(task: ChildTask) -> ChildReply:
     except OptionsUnsupported as error:
         return _reply(OPTIONS_UNSUPPORTED, error)
     except MemoryError as error:
-        _set_up_again(task.plugin)
+        # The parent replaces this child after the reply: a native library that ran out of
+        # memory may leave its objects broken (OpenCV's classifier failed every later call).
         return _reply(MEMORY, error)
     except SystemExit as error:
         code = error.code if isinstance(error.code, int) else (0 if error.code is None else 1)
@@ -201,24 +201,7 @@ def _run(task: ChildTask) -> ChildReply:
     except KeyboardInterrupt as error:
         return _reply(INTERRUPTED, error)
     except Exception as error:
-        if not _allocation_failed(error):
-            return _reply(FAILED, error)
-        _set_up_again(task.plugin)
-        return _reply(MEMORY, error)
-
-
-def _set_up_again(name: str) -> None:
-    """A native library that ran out of memory may leave its objects broken (OpenCV's
-    classifier failed every later call): the plugin gets a fresh instance, set up anew."""
-    plugin_class = type(_plugins.pop(name))
-    try:
-        plugin = plugin_class()
-        plugin.setup()
-    except Exception as error:
-        logger.exception("Plugin %r failed its set-up after running out of memory", name)
-        _unavailable[name] = f"setup failed after running out of memory ({error})"
-        return
-    _plugins[name] = plugin
+        return _reply(MEMORY if _allocation_failed(error) else FAILED, error)
 
 
 def _allocation_failed(error: Exception) -> bool:
