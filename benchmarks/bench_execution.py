@@ -289,7 +289,7 @@ def http_throughput(
     )
     print(f"   {args.trials} interleaved trials of {args.requests} requests; medians")
     # Warm both up at the highest concurrency: imports, connections, caches, and every plugin
-    # process a web thread can ask for, so no trial pays a child's start (0.2 s of CPU each).
+    # process a web thread can ask for, so no trial pays a child's start (0.4 s of CPU each).
     for path in (GOVERNED_PATH, BARE_PATH):
         hammer(port, path, body, headers, 100, max(CONCURRENCY))
     print(

@@ -73,10 +73,6 @@ MAX_PLUGIN_MESSAGE = 300
 # Images larger than this reach the child through a file in shared memory, not the task pipe.
 FILE_PAYLOAD_BYTES = 1024 * 1024
 SHARED_MEMORY_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
-# How long a run may wait for a child that is free (a pool smaller than its threads,
-# EXECUTION_POOL_SIZE) and ready (a new one sets its plugins up) before its own timeout starts:
-# an isolated run ends within its timeout and this.
-POOL_WAIT_SECONDS = 15.0
 # Failures that count toward the circuit breaker: the plugin's process died or hung.
 CIRCUIT_FAILURES = frozenset({exceptions.PluginCrashed.code, exceptions.PluginTimeout.code})
 
@@ -329,8 +325,7 @@ def _run_isolated(plugin: str, payload: ExecutionPayload, hosting: Hosting) -> A
         image_path=image_path,
     )
     try:
-        timeout = hosting.timeout_seconds
-        reply = pool.plugin_pool().call(task, timeout=timeout, wait=POOL_WAIT_SECONDS)
+        reply = pool.plugin_pool().call(task, timeout=hosting.timeout_seconds)
         for name, level, message in reply.logs:
             logging.getLogger(name).log(level, "%s", message)
         return _from_reply(reply, hosting)

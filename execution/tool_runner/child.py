@@ -2,9 +2,9 @@
 
 A child never sets Django up: ``serve`` is given the plugin list and the entry-point group,
 discovers and sets up the plugins once, says it is ready, and then runs one task at a time from
-its pipe under the limits the task carries. Everything a plugin can do wrong ends here as a ``ChildReply``
-(exceptions included, ``SystemExit`` and ``KeyboardInterrupt`` too); only a dying process
-(a segfault, ``os._exit``, a signal) or a run past its timeout is seen by the parent as such.
+its pipe under the limits the task carries. Everything a plugin can do wrong ends here as a
+``ChildReply`` (exceptions included, ``SystemExit`` and ``KeyboardInterrupt`` too); only a dying
+process (a segfault, ``os._exit``, a signal) or a run past its timeout is seen by the parent.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ INTERRUPTED = "interrupted"
 NOT_INSTALLED = "not_installed"
 # A new child's first word: its plugins are set up, a run's timeout may start.
 READY = "ready"
-
 
 _PR_SET_PDEATHSIG = 1
 _ALLOCATION_FAILED = re.compile(

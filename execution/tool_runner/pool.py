@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 
 # How long a killed child may take to be reaped before it is left to the forkserver.
 EXIT_WAIT_SECONDS = 1.0
+# How long a run may wait for a child that is free (a pool smaller than its threads,
+# EXECUTION_POOL_SIZE) and ready (a new one sets its plugins up) before its own timeout starts:
+# an isolated run ends within its timeout and this.
+WAIT_SECONDS = 15.0
 
 
 def stopping() -> exceptions.ServiceUnavailable:
@@ -169,7 +173,9 @@ class PluginPool:
         self._children: set[ChildProcess] = set()  # every child started and not yet stopped
         self.stopped = False
 
-    def call(self, task: child.ChildTask, *, timeout: float, wait: float) -> child.ChildReply:
+    def call(
+        self, task: child.ChildTask, *, timeout: float, wait: float = WAIT_SECONDS
+    ) -> child.ChildReply:
         """Run the task in a free child: ``wait`` bounds the wait for one to be free and ready,
         ``timeout`` the run itself. Whatever ends the call, ``held`` goes back to its slot."""
         deadline = time.monotonic() + wait

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
 from execution import exceptions
@@ -46,19 +47,12 @@ def child_pid(pool: PluginPool, *, timeout: float = 10) -> int:
     return pid
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def wait_until_gone(pid: int, seconds: float = 5) -> bool:
-    deadline = time.monotonic() + seconds
-    while not gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return gone(pid)
+    try:
+        process = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return True
+    return not psutil.wait_procs([process], timeout=seconds)[1]
 
 
 @pytest.fixture
