@@ -3,7 +3,9 @@ of web and worker processes can execute the same plugin without losing a count."
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -157,10 +159,23 @@ _STATE_CHANGES = {
 
 
 @dataclass(frozen=True)
+class Precondition:
+    """A caller's UPDATE of one row that a run's count depends on (the job's record of the run):
+    written first, in the count's transaction, and the run is counted only if it moved its row.
+    ``sql`` has no RETURNING and takes named parameters (``%(name)s``), none of them the
+    registry's own (``plugin_name``, ``now``, ...): prefix them."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class _Statements:
     mark_running: str
-    # What records each kind of execution: the row's UPDATE and the bucket's UPSERT.
+    # What records each kind of execution: the row's UPDATE and the bucket's UPSERT, in order.
     record: dict[str, tuple[str, ...]]
+    # On PostgreSQL, the same after a precondition, as one statement: {precondition} goes first.
+    guarded: dict[str, str]
 
 
 @functools.cache
@@ -183,24 +198,33 @@ def _statements(vendor: str) -> _Statements:
         for column in ("plugin_name", "hour", "outcome", "error_code", "latency_bucket")
     )
     count, total = quote("count"), quote("total_ms")
+    values = "%(plugin_name)s, %(hour)s, %(outcome)s, %(error_code)s, %(latency_bucket)s, 1, %(elapsed_ms)s"  # fmt: skip
     # ON CONFLICT ... DO UPDATE: the same in SQLite (3.24+) and PostgreSQL.
-    upsert = (
-        f"INSERT INTO {bucket_table} ({key}, {count}, {total}) "
-        "VALUES (%(plugin_name)s, %(hour)s, %(outcome)s, %(error_code)s, %(latency_bucket)s, "
-        f"1, %(elapsed_ms)s) ON CONFLICT ({key}) DO UPDATE SET "
+    conflict = (
+        f"ON CONFLICT ({key}) DO UPDATE SET "
         f"{count} = {bucket_table}.{count} + 1, {total} = {bucket_table}.{total} + %(elapsed_ms)s"
     )
-    record: dict[str, tuple[str, ...]]
-    if vendor == "postgresql":
-        # One statement, so one round trip. PostgreSQL runs a sub-statement that nothing reads
-        # once, after the main statement: the registry row is locked before the bucket, in the
-        # order plugin_reset_metrics takes them (the other order deadlocks with it).
-        record = {
-            kind: (f"WITH bucket AS ({upsert}) {update}",) for kind, update in updates.items()
-        }
-    else:
-        record = {kind: (update, upsert) for kind, update in updates.items()}
-    return _Statements(mark_running=mark_running, record=record)
+    insert = f"INSERT INTO {bucket_table} ({key}, {count}, {total})"
+    record: dict[str, tuple[str, ...]] = {}
+    guarded: dict[str, str] = {}
+    for kind, update in updates.items():
+        if vendor != "postgresql":
+            record[kind] = (update, f"{insert} VALUES ({values}) {conflict}")
+            continue
+        # One statement, so one round trip, and no BEGIN or COMMIT either. PostgreSQL runs a
+        # sub-statement that nothing reads once, after the main statement: the registry row
+        # is locked before the bucket, in the order plugin_reset_metrics takes them (the other
+        # order deadlocks with it).
+        record[kind] = (f"WITH bucket AS ({insert} VALUES ({values}) {conflict}) {update}",)
+        # The precondition is read by the main statement's condition, so it runs (and locks the
+        # job's row) first: job, registry, bucket, the order the sweep takes them in as well.
+        moved = "EXISTS (SELECT 1 FROM recorded)"
+        guarded[kind] = (
+            "WITH recorded AS ({precondition} RETURNING 1), "
+            f"bucket AS ({insert} SELECT {values} WHERE {moved} {conflict}) "
+            f"{update} AND {moved} RETURNING 1"
+        )
+    return _Statements(mark_running=mark_running, record=record, guarded=guarded)
 
 
 def _execution_kind(outcome: Outcome, state: PluginState | None, circuit_failure: bool) -> str:
@@ -222,9 +246,12 @@ def update_execution_metrics(
     circuit_failure: bool = False,
     circuit_threshold: int = 3,
     circuit_cooldown_seconds: float = 60.0,
-) -> None:
+    only_if: Callable[[], Precondition | None] | None = None,
+) -> bool:
     """Record one finished execution: the plugin's counters, timings, state and circuit breaker
-    in one UPDATE, and its hourly latency bucket in one UPSERT, in one transaction.
+    in one UPDATE, and its hourly latency bucket in one UPSERT, in one transaction; on
+    PostgreSQL in one statement. False if ``only_if`` gave a precondition that moved no row: then
+    nothing is counted (the run was recorded elsewhere already).
 
     ``state=None`` counts the execution but leaves state and reason alone: a request refused
     before the plugin ran says nothing about the plugin's health. ``circuit_failure`` (a crash
@@ -255,11 +282,26 @@ def update_execution_metrics(
         "latency_bucket": latency_bucket_index(elapsed_ms),
     }
     kind = _execution_kind(outcome, state, circuit_failure)
-    # No savepoint when a caller's transaction holds this one (the ToolRunner's record of the
-    # job): nothing here is rolled back alone.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+    precondition = only_if() if only_if is not None else None
+    if precondition is not None and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            sql = statements.guarded[kind].replace("{precondition}", precondition.sql)
+            cursor.execute(sql, {**params, **precondition.params})
+            return cursor.fetchone() is not None
+    # A single statement commits on its own; several take a transaction, without a savepoint
+    # when a caller's transaction holds this one (nothing here is rolled back alone).
+    single = len(statements.record[kind]) == 1 and precondition is None
+    with (
+        contextlib.nullcontext() if single else transaction.atomic(savepoint=False),
+        connection.cursor() as cursor,
+    ):
+        if precondition is not None:
+            cursor.execute(precondition.sql, precondition.params)
+            if cursor.rowcount != 1:
+                return False
         for statement in statements.record[kind]:
             cursor.execute(statement, params)
+    return True
 
 
 def plugin_claim_circuit_trial(*, plugin_name: str, cooldown_seconds: float) -> bool:

@@ -19,7 +19,12 @@ from execution.deferred_writes import DATABASE_UNAVAILABLE, write_later
 from execution.envelope import build_envelope, public_envelope
 from execution.logs import bind
 from execution.models import FINISHED_STATUSES, Job, JobMode, JobStatus
-from execution.services.job_statements import job_insert, job_transition
+from execution.services.job_statements import (
+    job_insert,
+    job_transition,
+    job_transition_statement,
+    job_write,
+)
 from execution.services.plugin_execution import PluginExecutionService
 from execution.tool_runner import ExecutionOutcome, interruption_failure
 from execution.validation import ExecutionRequest, ValidatedInput, storable_text, unstorable
@@ -88,6 +93,47 @@ def _failure_fields(envelope: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class JobRecord:
+    """A run's record on its job: the UPDATE that moves the job on from RUNNING (its result or
+    its envelope), which the ToolRunner has the registry write with the run's count, then the
+    same values on the instance. A job that is no longer RUNNING keeps its verdict (the sweep's)."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.changes: dict[str, Any] = {}
+
+    def __call__(self, outcome: ExecutionOutcome) -> registry_services.Precondition:
+        # A run refused before validation knows nothing of the input; keep what submission saw.
+        changes: dict[str, Any] = {
+            "execution_time_ms": outcome.elapsed_ms or None,
+            "image_size": outcome.image_size
+            if outcome.image_size is not None
+            else self.job.image_size,
+            "image_sha256": outcome.image_sha256 or self.job.image_sha256,
+        }
+        if outcome.succeeded:
+            # A job that succeeded no longer needs its stored image: run_job deletes it once
+            # recorded (one recorded later leaves it to the sweep's purge).
+            changes |= {
+                "status": JobStatus.SUCCESS,
+                "result": outcome.result,
+                "finished_at": timezone.now(),
+                "image": "",
+            }
+        else:
+            changes |= _failure_fields(outcome.error or {})
+        self.changes = changes
+        return job_transition_statement(self.job.pk, from_status=JobStatus.RUNNING, **changes)
+
+    def written(self, *, moved: bool) -> None:
+        """Show on the instance what the database holds now."""
+        if not moved:
+            self.job.refresh_from_db()
+            return
+        for name, value in self.changes.items():
+            setattr(self.job, name, value)
+
+
 class JobExecutionService:
     """Owns the Job rows: PENDING → RUNNING → SUCCESS | FAILED, or PENDING → CANCELLED.
 
@@ -153,86 +199,58 @@ class JobExecutionService:
         return self._run_claimed(job=job, request=request)
 
     def _run_claimed(self, *, job: Job, request: ExecutionRequest) -> Job:
-        """Run a RUNNING job and record it. The record and the run's count are written in one
-        transaction (the ToolRunner's ``finally`` calls ``_record``), so a run is counted once
-        whatever ends it; when the database is away at that moment the record waits for it
-        (``execution.deferred_writes``) and the caller gets 503 with the job id."""
+        """Run a RUNNING job and record it. The record and the run's count are written together
+        (the ToolRunner's ``finally`` hands the job's UPDATE to the registry, which writes it
+        first, in the count's transaction), so a run is counted once whatever ends it; when the
+        database is away at that moment the record waits for it (``execution.deferred_writes``)
+        and the caller gets 503 with the job id."""
         started_at = job.started_at or timezone.now()
+        record = JobRecord(job)
         with bind(job_id=job.pk, plugin=job.plugin, mode=job.mode):
             image = job.image.name
-            record = functools.partial(self._record, job)
             try:
                 outcome = self.plugins.execute(request=request, job_id=str(job.pk), record=record)
             except exceptions.ExecutionFailure as failure:
                 # Refused before the ToolRunner (unknown or unavailable plugin).
-                outcome = self._finish(job=job, outcome=_failed_outcome(job, failure))
+                outcome = self._finish(record, _failed_outcome(job, failure))
             except DATABASE_UNAVAILABLE as error:
                 # The registry's gate could not read its row: nothing ran.
                 unavailable = exceptions.ServiceUnavailable()
-                outcome = self._finish(
-                    job=job, outcome=_failed_outcome(job, unavailable, cause=error)
-                )
+                outcome = self._finish(record, _failed_outcome(job, unavailable, cause=error))
             except Exception as error:
                 logger.exception("Job %s failed outside the ToolRunner", job.pk)
                 internal = exceptions.InternalError()
-                outcome = self._finish(job=job, outcome=_failed_outcome(job, internal, cause=error))
+                outcome = self._finish(record, _failed_outcome(job, internal, cause=error))
             except BaseException as stop:
                 # django-q2's time limit or a shutdown stopped this process. Inside the ToolRunner
                 # the job is recorded already (and this changes nothing); before it, record why now,
                 # not minutes later as a lost worker. Then let the stop go on.
                 stopped = _failed_outcome(job, interruption_failure(stop), cause=stop)
                 stopped.elapsed_ms = (timezone.now() - started_at).total_seconds() * 1000
-                self._finish(job=job, outcome=stopped)
+                self._finish(record, stopped)
                 raise
         if not outcome.recorded:
             raise _not_recorded(job)
+        record.written(moved=not outcome.superseded)
         if job.status == JobStatus.SUCCESS and image:
             job.image.storage.delete(image)
         return job
 
-    def _finish(self, *, job: Job, outcome: ExecutionOutcome) -> ExecutionOutcome:
+    def _finish(self, record: JobRecord, outcome: ExecutionOutcome) -> ExecutionOutcome:
         """Record an outcome that never reached the ToolRunner (so nothing is counted)."""
         try:
-            with transaction.atomic():
-                self._record(job, outcome)
+            outcome.superseded = not job_write(record(outcome))
         except DATABASE_UNAVAILABLE:
             outcome.recorded = False
             write_later(
-                functools.partial(self._record_later, job, outcome), what=f"the job {job.pk}"
+                functools.partial(self._record_later, record, outcome),
+                what=f"the job {record.job.pk}",
             )
         return outcome
 
-    def _record_later(self, job: Job, outcome: ExecutionOutcome) -> None:
-        with transaction.atomic():
-            self._record(job, outcome)
+    def _record_later(self, record: JobRecord, outcome: ExecutionOutcome) -> None:
+        outcome.superseded = not job_write(record(outcome))
         outcome.recorded = True
-
-    def _record(self, job: Job, outcome: ExecutionOutcome) -> bool:
-        """Record the outcome on the job (the row and this instance) in one UPDATE, False if the
-        job was no longer RUNNING (the sweep got there first; its verdict stands). A job that
-        succeeded no longer needs its stored image: ``run_job`` deletes it once recorded (one
-        recorded later leaves it to the sweep's purge)."""
-        fields: dict[str, Any] = {
-            "execution_time_ms": outcome.elapsed_ms or None,
-            # A run refused before validation knows nothing of the input; keep what submission saw.
-            "image_size": outcome.image_size if outcome.image_size is not None else job.image_size,
-            "image_sha256": outcome.image_sha256 or job.image_sha256,
-        }
-        if outcome.succeeded:
-            fields |= {
-                "status": JobStatus.SUCCESS,
-                "result": outcome.result,
-                "finished_at": timezone.now(),
-                "image": "",
-            }
-        else:
-            fields |= _failure_fields(outcome.error or {})
-        if not job_transition(job.pk, from_status=JobStatus.RUNNING, **fields):
-            job.refresh_from_db()
-            return False
-        for name, value in fields.items():
-            setattr(job, name, value)
-        return True
 
     def cancel_job(self, *, job: Job) -> Job:
         image = job.image.name

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Field
 
 from execution.models import Job
+from registry.services import Precondition
 
 
 def _field(name: str) -> Field[Any, Any]:
@@ -42,9 +43,13 @@ def _insert(vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
 def _transition(vendor: str, names: tuple[str, ...]) -> tuple[str, tuple[Field[Any, Any], ...]]:
     quote = connection.ops.quote_name
     fields = tuple(_field(name) for name in names)
-    changes = ", ".join(f"{_column(field)} = %s" for field in fields)
+    # Named parameters, prefixed: the registry's record of a run writes this with its own.
+    changes = ", ".join(f"{_column(field)} = %(job_{field.name})s" for field in fields)
     key, status = _column(_field("id")), _column(_field("status"))
-    sql = f"UPDATE {quote(Job._meta.db_table)} SET {changes} WHERE {key} = %s AND {status} = %s"
+    sql = (
+        f"UPDATE {quote(Job._meta.db_table)} SET {changes} "
+        f"WHERE {key} = %(job_key)s AND {status} = %(job_from_status)s"
+    )
     return sql, fields
 
 
@@ -58,11 +63,25 @@ def job_insert(job: Job) -> None:
     job._state.adding, job._state.db = False, connection.alias
 
 
+def job_transition_statement(job_id: Any, *, from_status: str, **changes: Any) -> Precondition:
+    """The UPDATE that moves a job that is still ``from_status``, not yet run."""
+    sql, fields = _transition(connection.vendor, tuple(changes))
+    params = {
+        f"job_{field.name}": field.get_db_prep_save(changes[field.name], connection)
+        for field in fields
+    }
+    params["job_key"] = _field("id").get_db_prep_value(job_id, connection)
+    params["job_from_status"] = from_status
+    return Precondition(sql, params)
+
+
+def job_write(statement: Precondition) -> bool:
+    """Run a statement of this module now: True if it moved its job."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.params)
+        return cursor.rowcount == 1
+
+
 def job_transition(job_id: Any, *, from_status: str, **changes: Any) -> bool:
     """Move a job that is still ``from_status``: one UPDATE, True if it moved."""
-    sql, fields = _transition(connection.vendor, tuple(changes))
-    values = [field.get_db_prep_save(changes[field.name], connection) for field in fields]
-    key = _field("id").get_db_prep_value(job_id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, key, from_status])
-        return cursor.rowcount == 1
+    return job_write(job_transition_statement(job_id, from_status=from_status, **changes))

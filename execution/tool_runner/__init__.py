@@ -23,7 +23,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
 from django_q.exceptions import TimeoutException as WorkerTimeout
 
 from execution import exceptions, logs
@@ -76,9 +75,10 @@ SHARED_MEMORY_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Failures that count toward the circuit breaker: the plugin's process died or hung.
 CIRCUIT_FAILURES = frozenset({exceptions.PluginCrashed.code, exceptions.PluginTimeout.code})
 
-# A job's record, written in the transaction that counts the run; False when the run was
-# recorded already (the sweep found its job lost), so it is not counted twice.
-RecordRun = Callable[["ExecutionOutcome"], bool]
+# A job's record of a run: the UPDATE the registry writes first, in the transaction (on
+# PostgreSQL, the statement) that counts the run. When it moves no row the run was recorded
+# already (the sweep found its job lost), and it is not counted twice.
+RecordRun = Callable[["ExecutionOutcome"], "registry_services.Precondition"]
 
 
 @dataclass
@@ -93,6 +93,9 @@ class ExecutionOutcome:
     image_sha256: str = ""
     # False while the run's record (job and count) waits for the database to come back.
     recorded: bool = True
+    # True when the job had been recorded already (the sweep found it lost): its verdict
+    # stands and this run was not counted.
+    superseded: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -227,10 +230,10 @@ class ToolRunner:
             outcome.elapsed_ms = (time.perf_counter() - started) * 1000
             metrics = _metrics_of(outcome, plugin_ran=plugin_ran, input_refused=input_refused)
             try:
-                with transaction.atomic():
-                    registry_services.update_execution_metrics(**metrics)
-                    recorded_elsewhere = record is not None and not record(outcome)
-                    _count_once(recorded_elsewhere=recorded_elsewhere)
+                counted = registry_services.update_execution_metrics(
+                    **metrics, only_if=_RunRecord(record, outcome)
+                )
+                outcome.superseded = not counted
             except DATABASE_UNAVAILABLE:
                 outcome.recorded = False
                 write_later(
@@ -247,19 +250,23 @@ class ToolRunner:
         return outcome
 
 
-def _count_once(*, recorded_elsewhere: bool) -> None:
-    """The sweep found this run's job lost and counted it: this count would be its second."""
-    if recorded_elsewhere:
-        transaction.set_rollback(True)
+@dataclass(frozen=True)
+class _RunRecord:
+    """The job's record of a run, built when the registry writes the run's count."""
+
+    record: RecordRun | None
+    outcome: ExecutionOutcome
+
+    def __call__(self) -> registry_services.Precondition | None:
+        return self.record(self.outcome) if self.record is not None else None
 
 
 def _commit(record: RecordRun | None, outcome: ExecutionOutcome, metrics: dict[str, Any]) -> None:
     """The finally's write, retried once the database is back."""
-    with transaction.atomic():
-        registry_services.update_execution_metrics(**metrics)
-        recorded_elsewhere = record is not None and not record(outcome)
-        _count_once(recorded_elsewhere=recorded_elsewhere)
-    outcome.recorded = True
+    counted = registry_services.update_execution_metrics(
+        **metrics, only_if=_RunRecord(record, outcome)
+    )
+    outcome.superseded, outcome.recorded = not counted, True
 
 
 def _metrics_of(

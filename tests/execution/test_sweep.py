@@ -17,9 +17,12 @@ from django_q.models import Schedule
 from execution import exceptions, tasks
 from execution.models import Job, JobMode, JobStatus
 from execution.services import AnalysisExecutionService, JobExecutionService
-from execution.tool_runner import ExecutionOutcome
+from execution.services.job_execution import JobRecord
+from execution.tool_runner import ExecutionOutcome, ToolRunner
+from execution.validation import ExecutionRequest
+from registry.models import PluginMetricsBucket
 from tests import images
-from tests.helpers import job_of, queued_tasks
+from tests.helpers import job_of, plugin_counts, queued_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -167,14 +170,44 @@ def test_a_late_finish_does_not_overwrite_the_sweeps_verdict() -> None:
     tasks.sweep()
     swept = snapshot(job)
 
-    JobExecutionService()._finish(
-        job=job, outcome=ExecutionOutcome(plugin=job.plugin, result={"format": "PNG"})
+    late = JobExecutionService()._finish(
+        JobRecord(job), ExecutionOutcome(plugin=job.plugin, result={"format": "PNG"})
     )
 
+    assert late.recorded
+    assert late.superseded
     assert (swept[0], swept[2]) == (JobStatus.FAILED, "WORKER_LOST")
     assert snapshot(job) == swept
     assert Job.objects.get(pk=job.pk).result is None
     assert has_file(job)  # still FAILED, so still retained
+
+
+@pytest.mark.every_database
+@pytest.mark.usefixtures("synced_registry")
+def test_a_run_that_ends_after_the_sweep_failed_its_job_is_not_counted_again() -> None:
+    """The ToolRunner's finally hands the job's record to the registry, which writes it before
+    the count (on PostgreSQL in the same statement): the sweep counted the lost run already, so
+    this finish moves no row and adds nothing, neither to the counts nor to the hourly buckets."""
+    job = make_job(JobStatus.RUNNING, started_ago=timedelta(hours=1))
+    tasks.sweep()
+    swept, counted = snapshot(job), plugin_counts(job.plugin)
+    buckets = sorted(PluginMetricsBucket.objects.values_list("outcome", "count"))
+
+    outcome = ToolRunner().run(
+        plugin=job.plugin,
+        request=ExecutionRequest(
+            plugin=job.plugin, image=images.small_png(), mime_type="image/png"
+        ),
+        job_id=str(job.pk),
+        record=JobRecord(job),
+    )
+
+    assert outcome.succeeded
+    assert outcome.superseded
+    assert outcome.recorded
+    assert snapshot(job) == swept
+    assert plugin_counts(job.plugin) == counted == (0, 1)
+    assert sorted(PluginMetricsBucket.objects.values_list("outcome", "count")) == buckets
 
 
 def test_a_second_sweep_finds_nothing_more_to_do() -> None:

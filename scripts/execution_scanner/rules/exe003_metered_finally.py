@@ -38,7 +38,7 @@ def _unmetered(statements: Sequence[ast.stmt], calls: set[str]) -> ast.stmt | No
         if isinstance(call, ast.Call) and terminal(call.func) == METRICS_CALL:
             arguments = [*call.args, *call.keywords]
             return None if all(_cannot_raise(a, calls) for a in arguments) else statement
-        # A try, or `with transaction.atomic():` (the metrics commit with the job's record).
+        # A try, or `with transaction.atomic():` (a transaction of the ToolRunner's own).
         context = {short(item.context_expr) for item in getattr(statement, "items", [])}
         nested = isinstance(statement, ast.Try) or context == {"transaction.atomic()"}
         if nested and _unmetered(statement.body, calls) is None:  # type: ignore[attr-defined]
