@@ -31,7 +31,10 @@ control_socket = str(settings.VAR_DIR / f"gunicorn-{os.getpid()}.ctl")
 
 
 def post_worker_init(worker: object) -> None:
-    """After boot, a worker's os._exit(3) or (4) ends only that worker, not the master."""
+    """After boot, a worker's os._exit(3) or (4) ends only that worker, not the master; and its
+    plugin processes start setting up at once, not one by one under the first bursts."""
     from execution.api.server import guard_exit_status
+    from execution.services import PluginExecutionService
 
     guard_exit_status()
+    PluginExecutionService().start_plugin_processes()

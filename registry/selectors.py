@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -20,19 +24,44 @@ def plugin_get(*, name: str) -> PluginRegistry | None:
     return plugin_list().filter(name=name).first()
 
 
+@dataclass(frozen=True)
+class GateRow:
+    """What the gate of every execution reads of a plugin's row."""
+
+    name: str
+    state: str
+    reason: str
+    circuit_open_until: datetime | None
+
+
 @functools.cache
-def _gate_sql(vendor: str) -> str:
+def _gate_statement(vendor: str) -> tuple[str, Callable[[Any], datetime | None]]:
+    """The gate's SELECT, and how a value of ``circuit_open_until`` is read back (text on
+    SQLite): the converters Django's compiler would apply to that column."""
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        quote(name) for name in ("id", "name", "state", "reason", "circuit_open_until")
+    columns = ", ".join(quote(name) for name in ("name", "state", "reason", "circuit_open_until"))
+    sql = f"SELECT {columns} FROM {quote(PluginRegistry._meta.db_table)} WHERE {quote('name')} = %s"
+    column = PluginRegistry._meta.get_field("circuit_open_until").get_col(
+        PluginRegistry._meta.db_table
     )
-    return (
-        f"SELECT {columns} FROM {quote(PluginRegistry._meta.db_table)} WHERE {quote('name')} = %s"
-    )
+    converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+
+    def convert(value: Any) -> datetime | None:
+        for converter in converters:
+            value = converter(value, column, connection)
+        return value
+
+    return sql, convert
 
 
-def plugin_gate_row(*, name: str) -> PluginRegistry | None:
-    """What the gate of every execution reads: the row's state, reason and circuit. Raw SQL
-    written once per process: the same query built by the ORM cost ten times its run."""
-    rows = PluginRegistry.objects.raw(_gate_sql(connection.vendor), [name])
-    return next(iter(rows), None)
+def plugin_gate_row(*, name: str) -> GateRow | None:
+    """The gate's read: SQL written once per process, and a plain row, not a model instance
+    (the same read through the ORM cost ten times its run)."""
+    sql, convert = _gate_statement(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [name])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    name, state, reason, open_until = row
+    return GateRow(name=name, state=state, reason=reason, circuit_open_until=convert(open_until))

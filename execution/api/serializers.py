@@ -15,6 +15,31 @@ from execution.validation import ExecutionRequest, check_options_size, unstorabl
 from registry.models import PluginRegistry
 
 
+class FieldsBuiltOnce:
+    """A serializer's fields, built once per class and copied for each instance.
+
+    DRF deep-copies a Serializer's declared fields for every instance (re-running each field's
+    ``__init__``) and rebuilds a ModelSerializer's from its model, which on the execution path
+    cost more than the rest of a response. A field is bound to one serializer, so each instance
+    still gets its own; a shallow copy is enough for a field with no fields of its own, as
+    ``bind`` sets attributes and mutates nothing it shares. One with children is deep-copied."""
+
+    _built_fields: ClassVar[dict[type, dict[str, serializers.Field]]] = {}
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        built = FieldsBuiltOnce._built_fields
+        if type(self) not in built:
+            built[type(self)] = super().get_fields()  # type: ignore[misc]
+        return {
+            name: copy.deepcopy(field) if _has_children(field) else copy.copy(field)
+            for name, field in built[type(self)].items()
+        }
+
+
+def _has_children(field: serializers.Field) -> bool:
+    return isinstance(field, serializers.BaseSerializer) or hasattr(field, "child")
+
+
 @extend_schema_field(
     {
         "type": "string",
@@ -61,7 +86,7 @@ class OptionsField(serializers.Field):
         return value
 
 
-class AnalyzeRequestSerializer(serializers.Serializer):
+class AnalyzeRequestSerializer(FieldsBuiltOnce, serializers.Serializer):
     plugin = serializers.CharField(max_length=100, help_text="Name of the plugin to run.")
     image = ImageInputField(
         required=False, allow_null=True, help_text="Base64 image, or a file part in multipart."
@@ -100,7 +125,7 @@ class PluginNameField(serializers.CharField):
 
 # Documentation only: both forms of the request are parsed by AnalyzeRequestSerializer. Its
 # docstring is the schema component's description, so it speaks to clients.
-class AnalyzeMultipartSerializer(serializers.Serializer):
+class AnalyzeMultipartSerializer(FieldsBuiltOnce, serializers.Serializer):
     """The analysis request as a multipart form, with the image as a file part."""
 
     # The defaults are what Swagger UI fills the form with: empty, rather than its "string"
@@ -139,18 +164,8 @@ class JobFilterSerializer(serializers.Serializer):
         return status
 
 
-class ModelSerializer(serializers.ModelSerializer):
-    """DRF builds a ModelSerializer's fields from its model anew for every instance, which cost
-    more than the rest of a sync response; these are built once per class, and each instance
-    gets its own copy, as a plain Serializer's declared fields do."""
-
-    _built_fields: ClassVar[dict[type, dict[str, serializers.Field]]] = {}
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        built = ModelSerializer._built_fields
-        if type(self) not in built:
-            built[type(self)] = super().get_fields()
-        return copy.deepcopy(built[type(self)])
+class ModelSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    """A ModelSerializer whose fields are built from the model once per class."""
 
 
 class SyncResultSerializer(ModelSerializer):

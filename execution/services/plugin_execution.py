@@ -11,7 +11,7 @@ from execution.tool_runner import ExecutionOutcome, PluginDirectory, RecordRun, 
 from execution.validation import ExecutionRequest, ValidatedInput
 from registry import selectors as registry_selectors
 from registry import services as registry_services
-from registry.models import PluginRegistry, PluginState
+from registry.models import PluginState
 
 
 class PluginExecutionService:
@@ -38,6 +38,9 @@ class PluginExecutionService:
 
     def sync_registry(self) -> registry_services.SyncReport:
         return self.runner.sync_registry()
+
+    def start_plugin_processes(self) -> None:
+        self.runner.start_plugin_processes()
 
     def directory(self) -> PluginDirectory:
         return self.runner.directory()
@@ -82,7 +85,7 @@ class PluginExecutionService:
             )
 
     @staticmethod
-    def _trial_allowed(row: PluginRegistry, *, claim: bool) -> bool:
+    def _trial_allowed(row: registry_selectors.GateRow, *, claim: bool) -> bool:
         """Only the circuit breaker's UNAVAILABLE ends by itself: once its cooldown has passed,
         one run is let through as a trial."""
         if row.circuit_open_until is None or row.circuit_open_until > timezone.now():

@@ -143,6 +143,13 @@ class ToolRunner:
             unavailable={name: missing.reason for name, missing in catalog.unavailable.items()},
         )
 
+    def start_plugin_processes(self) -> None:
+        """Start this process's plugin processes now (a web worker, as it boots) if any plugin
+        runs in one, rather than as concurrent runs first need them."""
+        catalog = plugin_catalog()
+        if any(hosting_for(name).isolated for name in catalog.available):
+            pool.plugin_pool().fill()
+
     def sync_registry(self) -> registry_services.SyncReport:
         return registry_services.registry_sync(discovery=plugin_catalog())
 

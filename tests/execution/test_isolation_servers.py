@@ -149,6 +149,31 @@ def gunicorn(user: Any, media_root: Path, tmp_path: Path, settings: Any) -> Iter
         yield Server(process, port, Token.objects.create(user=user).key)
 
 
+def test_a_web_worker_starts_its_plugin_processes_as_it_boots(gunicorn: Server) -> None:
+    """Before any execution (the fixture only listed the plugins), the worker's pool is full:
+    EXECUTION_POOL_SIZE children under its forkserver, which the first runs then use."""
+    [worker] = gunicorn.web_workers()
+
+    def pool_children() -> set[int]:
+        forkservers = [
+            process
+            for process in psutil.Process(worker).children()
+            if "forkserver" in " ".join(process.cmdline())
+        ]
+        return {child.pid for server in forkservers for child in server.children()}
+
+    wait_for(lambda: len(pool_children()) == 2, timeout=30, what="the pool's two children")
+    started = pool_children()
+    assert Job.objects.count() == 0
+
+    for _ in range(3):
+        status, result = gunicorn.request(
+            "POST", "/v1/analyze-execution", body("image-metadata", {})
+        )
+        assert (status, result["status"]) == (200, "SUCCESS")
+    assert pool_children() == started
+
+
 def test_a_hanging_plugin_holds_only_its_own_request(gunicorn: Server) -> None:
     answers: list[tuple[int, Any]] = []
     hanging = threading.Thread(

@@ -76,6 +76,35 @@ def test_a_child_serves_run_after_run_and_is_recycled_after_its_share(
     assert wait_until_gone(pids[0]), "the recycled child exited"
 
 
+def test_fill_starts_every_slot_and_runs_use_those_children(pools: list[PluginPool]) -> None:
+    """A web worker fills its pool as it boots: every slot's child starts at once, and the runs
+    that follow, concurrent ones too, are served by those children, none started for them."""
+    pools.append(pool := PluginPool(config(size=3)))
+
+    pool.fill()
+    started = pool.child_pids()
+    assert len(started) == 3
+    # A second fill finds no empty slot.
+    pool.fill()
+    assert pool.child_pids() == started
+
+    served: list[int] = []
+    barrier = threading.Barrier(3)
+
+    def run() -> None:
+        barrier.wait()
+        served.append(child_pid(pool))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(served) == 3
+    assert set(served) <= set(started)
+    assert pool.child_pids() == started
+
+
 def test_a_child_that_died_idle_is_replaced_before_the_run(pools: list[PluginPool]) -> None:
     pools.append(pool := PluginPool(config()))
     first = child_pid(pool)
