@@ -44,6 +44,8 @@ def _gate_statement(vendor: str) -> tuple[str, Callable[[Any], datetime | None]]
     column = PluginRegistry._meta.get_field("circuit_open_until").get_col(
         PluginRegistry._meta.db_table
     )
+    # Bound to this thread's connection: what they use of it (the backend, its time zone) is the
+    # same on every connection to the database.
     converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
 
     def convert(value: Any) -> datetime | None:

@@ -250,8 +250,9 @@ def update_execution_metrics(
 ) -> bool:
     """Record one finished execution: the plugin's counters, timings, state and circuit breaker
     in one UPDATE, and its hourly latency bucket in one UPSERT, in one transaction; on
-    PostgreSQL in one statement. False if ``only_if`` gave a precondition that moved no row: then
-    nothing is counted (the run was recorded elsewhere already).
+    PostgreSQL in one statement. False if the run was not counted: ``only_if`` gave a
+    precondition that moved no row (the run was recorded elsewhere already, and nothing is
+    written), or the plugin has no row (deleted since the gate read it).
 
     ``state=None`` counts the execution but leaves state and reason alone: a request refused
     before the plugin ran says nothing about the plugin's health. ``circuit_failure`` (a crash
@@ -284,6 +285,7 @@ def update_execution_metrics(
     kind = _execution_kind(outcome, state, circuit_failure)
     precondition = only_if() if only_if is not None else None
     if precondition is not None and connection.vendor == "postgresql":
+        assert params.keys().isdisjoint(precondition.params), "a precondition's names are its own"
         with connection.cursor() as cursor:
             sql = statements.guarded[kind].replace("{precondition}", precondition.sql)
             cursor.execute(sql, {**params, **precondition.params})
@@ -299,9 +301,12 @@ def update_execution_metrics(
             cursor.execute(precondition.sql, precondition.params)
             if cursor.rowcount != 1:
                 return False
-        for statement in statements.record[kind]:
+        update, *bucket = statements.record[kind]
+        cursor.execute(update, params)
+        counted = cursor.rowcount == 1
+        for statement in bucket:
             cursor.execute(statement, params)
-    return True
+    return counted
 
 
 def plugin_claim_circuit_trial(*, plugin_name: str, cooldown_seconds: float) -> bool:

@@ -37,7 +37,8 @@ class FieldsBuiltOnce:
 
 
 def _has_children(field: serializers.Field) -> bool:
-    return isinstance(field, serializers.BaseSerializer) or hasattr(field, "child")
+    nested = isinstance(field, serializers.BaseSerializer | serializers.ManyRelatedField)
+    return nested or hasattr(field, "child")
 
 
 @extend_schema_field(

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,10 +146,13 @@ class ToolRunner:
 
     def start_plugin_processes(self) -> None:
         """Start this process's plugin processes now (a web worker, as it boots) if any plugin
-        runs in one, rather than as concurrent runs first need them."""
+        runs in one, rather than as concurrent runs first need them. From a thread of its own,
+        as a web worker's pool has always been made: one made in the main thread also stops on
+        SIGTERM, at once, where a web worker's graceful shutdown lets its runs finish (its pool
+        stops when the process exits)."""
         catalog = plugin_catalog()
         if any(hosting_for(name).isolated for name in catalog.available):
-            pool.plugin_pool().fill()
+            threading.Thread(target=_fill_pool, name="plugin-pool-fill", daemon=True).start()
 
     def sync_registry(self) -> registry_services.SyncReport:
         return registry_services.registry_sync(discovery=plugin_catalog())
@@ -255,6 +259,10 @@ class ToolRunner:
                 elapsed_ms=outcome.elapsed_ms,
             )
         return outcome
+
+
+def _fill_pool() -> None:
+    pool.plugin_pool().fill()
 
 
 @dataclass(frozen=True)

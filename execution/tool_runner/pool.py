@@ -105,14 +105,11 @@ class ChildProcess:
         return self.ready
 
     def alive(self) -> bool:
-        """Not known to be dead. A ready child writes only replies, so between runs a readable
-        pipe is its end (seen before the forkserver has reaped it); one still setting up writes
-        READY, so its process is asked (a costlier poll of its sentinel)."""
-        if self.connection.closed:
+        """Not known to be dead. An idle child never writes: a readable pipe is its end, seen
+        before the forkserver has reaped it."""
+        if self.connection.closed or not self.process.is_alive():
             return False
-        if self.ready:
-            return not self.connection.poll(0)
-        return self.process.is_alive()
+        return not (self.ready and self.connection.poll(0))
 
     def send(self, task: child.ChildTask) -> bool:
         """Hand the task over; False if the child was gone (the task never reached it)."""
@@ -209,16 +206,27 @@ class PluginPool:
         together, in the background. Otherwise a slot's child starts when every started one is
         busy at once, so the first bursts of a server each pay a setup (0.4 s of CPU) and wait
         for it. A child that cannot start leaves its slot empty, for a run to try again."""
+        with self._lock:
+            empty = self._slots.count(None)
+        started: list[ChildProcess] = []
+        for _ in range(empty):
+            try:
+                started.append(self._start())
+            except exceptions.ServiceUnavailable:
+                break  # logged by _start; stopped, or no process could start
+        extra: list[ChildProcess] = []
         with self._free:
-            for index, slot in enumerate(self._slots):
-                if slot is None and not self.stopped:
-                    try:
-                        self._slots[index] = self._start()
-                    except exceptions.ServiceUnavailable:
-                        break  # logged by _start
-            # Children to the right, where runs take them; empty slots stay on the left.
-            self._slots = collections.deque(sorted(self._slots, key=lambda slot: slot is not None))
+            if self.stopped:
+                return  # stop() killed them with every other child
+            for process in started:
+                if None in self._slots:  # runs may have filled slots meanwhile
+                    self._slots.remove(None)
+                    self._slots.append(process)  # to the right, where runs take children
+                else:
+                    extra.append(process)
             self._free.notify_all()
+        for process in extra:
+            self._forget(process)
 
     def child_pids(self) -> list[int]:
         """The pids of every child started and not yet stopped (for diagnostics and tests)."""

@@ -174,6 +174,30 @@ def test_a_web_worker_starts_its_plugin_processes_as_it_boots(gunicorn: Server) 
     assert pool_children() == started
 
 
+def test_a_graceful_shutdown_lets_a_run_in_a_plugin_process_finish(gunicorn: Server) -> None:
+    """SIGTERM to gunicorn: the worker stops taking requests but finishes the one in hand, whose
+    plugin process is not stopped under it (its pool stops when the worker exits)."""
+    answers: list[tuple[int, Any]] = []
+    running = threading.Thread(
+        target=lambda: answers.append(
+            gunicorn.request("POST", "/v1/analyze-execution", body("test-sleeps", {"seconds": 3}))
+        )
+    )
+    running.start()
+    wait_for(
+        lambda: plugin_row("test-sleeps").state == PluginState.RUNNING,
+        timeout=30,
+        what="the plugin to run",
+    )
+
+    gunicorn.process.send_signal(signal.SIGTERM)
+    running.join(timeout=30)
+
+    [(status, result)] = answers
+    assert (status, result["status"], result["result"]) == (200, "SUCCESS", {"slept": 3})
+    assert gunicorn.process.wait(timeout=20) == 0
+
+
 def test_a_hanging_plugin_holds_only_its_own_request(gunicorn: Server) -> None:
     answers: list[tuple[int, Any]] = []
     hanging = threading.Thread(
