@@ -1,8 +1,10 @@
 """Throttles for /v1: per token, and per address for failed authentication.
 
-Both count in fixed windows with the cache's ``add`` and ``incr``, atomic in Redis and per
-machine in the file cache: DRF's own throttles keep a list of moments that each process reads
-and writes back, so concurrent requests overwrite each other's counts.
+Both count in fixed windows with the cache's ``add`` and ``incr``, atomic in Redis: DRF's own
+throttles keep a list of moments that each process reads and writes back, so concurrent
+requests overwrite each other's counts. The file cache of the embedded set-up shares counts
+between the processes of one machine, but its ``incr`` is a read and a write, and past 300 files
+it deletes a random third of them (see docs/decisions.md).
 
 Both fail open: a throttle whose cache is unreachable lets the request through and logs a
 warning (once a minute per process), because a sync run needs only the database and an outage
