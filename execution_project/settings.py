@@ -315,8 +315,27 @@ FILE_UPLOAD_HANDLERS = [
     "execution.api.uploads.LimitedTemporaryFileUploadHandler",
 ]
 
-# The throttle counters (and any other cache use) must be shared by every process: a file
-# cache on the embedded set-up, Redis when the scaled set-up provides it.
+
+# The throttle counters (and any other cache use) must be shared by every process: diskcache's
+# SQLite on the embedded set-up (the processes of one machine), Redis when the scaled set-up
+# provides it.
+def embedded_cache(var_dir: Path) -> dict[str, Any]:
+    """The embedded set-up's cache, in ``var_dir/cache`` (execution_project/cache.py)."""
+    return {
+        "BACKEND": "execution_project.cache.DiskCache",
+        "LOCATION": str(var_dir / "cache"),
+        # SQLite's busy timeout: the longest a call waits for another process's write. Each
+        # write tries once (diskcache's own backend would wait for ever), then the throttles
+        # fail open.
+        "DATABASE_TIMEOUT": 1.0,
+        "OPTIONS": {
+            # Nothing is evicted for space: a live throttle counter must never reset. Expired
+            # entries still go: every write that adds a key deletes up to 10 expired ones.
+            "eviction_policy": "none",
+        },
+    }
+
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
@@ -328,10 +347,7 @@ CACHES = {
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if REDIS_URL
-        else {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-        }
+        else embedded_cache(VAR_DIR)
     )
 }
 

@@ -25,6 +25,7 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from execution.models import Job, JobStatus
+from execution_project.settings import embedded_cache
 from registry import services as registry_services
 from registry.models import PluginRegistry
 from tests import images
@@ -269,12 +270,7 @@ def test_a_failed_job_shows_its_envelope_and_its_rerun_succeeds_on_a_worker(
 ) -> None:
     # The cluster's Stat reaches this process through a cache they share.
     var_dir = tmp_path / "var"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(var_dir / "cache"),
-        }
-    }
+    settings.CACHES = {"default": embedded_cache(var_dir)}
     client = client_for(user)
     response = client.post(
         "/v1/analyze-execution/async",

@@ -1,29 +1,40 @@
 """Throttles for /v1: per token, and per address for failed authentication.
 
-Both count in fixed windows with the cache's ``add`` and ``incr``, atomic in Redis: DRF's own
-throttles keep a list of moments that each process reads and writes back, so concurrent
-requests overwrite each other's counts. The file cache of the embedded set-up shares counts
-between the processes of one machine, but its ``incr`` is a read and a write, and past 300 files
-it deletes a random third of them (see docs/decisions.md).
+Both count in fixed windows with the cache's ``add`` and ``incr``: DRF's own throttles keep a
+list of moments that each process reads and writes back, so concurrent requests overwrite each
+other's counts. Both calls are atomic in Redis and in the embedded set-up's diskcache (one
+SQLite transaction each, shared by the processes of one machine, execution_project/cache.py),
+which evicts no counter before its window ends (see docs/decisions.md).
 
 Both fail open: a throttle whose cache is unreachable lets the request through and logs a
 warning (once a minute per process), because a sync run needs only the database and an outage
-of Redis must not take the API down with it.
+of Redis must not take the API down with it. A locked diskcache costs a request at most its
+busy timeout (1 s) per call before it fails open.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from typing import Any
 
+import diskcache
 import redis
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
 logger = logging.getLogger(__name__)
 
-CACHE_ERRORS: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError)
+# What an unreachable cache raises: Redis's errors; diskcache's Timeout (its lock not had within
+# the busy timeout) and SQLite's errors (a database file unwritable, unreadable or corrupt);
+# OSError (a cache directory that cannot be created, a connection refused).
+CACHE_ERRORS: tuple[type[Exception], ...] = (
+    redis.exceptions.RedisError,
+    diskcache.Timeout,
+    sqlite3.Error,
+    OSError,
+)
 WARN_EVERY_SECONDS = 60.0
 _last_warned = 0.0
 
@@ -66,7 +77,7 @@ class FixedWindowRateThrottle(SimpleRateThrottle):
             self.cache.add(key, 0, timeout=self.duration + 1)
             return int(self.cache.incr(key))
         except ValueError:
-            return None  # evicted between add and incr: this one goes uncounted
+            return None  # gone between add and incr (or add timed out): this one goes uncounted
         except CACHE_ERRORS as error:
             _warn_cache_unreachable(error)
             return None

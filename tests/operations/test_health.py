@@ -1,6 +1,6 @@
 """/healthz and /readyz, with each part they check taken away for real.
 
-In-process on the embedded set-up (SQLite, ORM broker, file cache) with a real cluster; and on
+In-process on the embedded set-up (SQLite, ORM broker, diskcache) with a real cluster; and on
 the scaled set-up, a real gunicorn whose PostgreSQL and Redis go through TCP proxies the test
 stops and black-holes (the machine's servers are never touched), with a real cluster beside it.
 """
@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
+from execution_project.settings import embedded_cache
 from tests.conftest import BUILTIN_PLUGINS
 from tests.execution.cluster import QCluster, cluster_env, database_url, qcluster, wait_for
 from tests.execution.web import gunicorn
@@ -40,14 +41,9 @@ def failing(body: dict[str, Any]) -> set[str]:
 
 @pytest.fixture
 def shared_cache(settings: Any, tmp_path: Path) -> Path:
-    """The file cache a cluster started with VAR_DIR=tmp_path/var writes its status to."""
+    """The cache a cluster started with VAR_DIR=tmp_path/var writes its status to."""
     var_dir = tmp_path / "var"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(var_dir / "cache"),
-        }
-    }
+    settings.CACHES = {"default": embedded_cache(var_dir)}
     settings.EXECUTION = {**settings.EXECUTION, "READINESS_CHECK_TIMEOUT_SECONDS": CHECK_TIMEOUT}
     return var_dir
 
