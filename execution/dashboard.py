@@ -2,11 +2,13 @@
 
 Executions and latency come from the registry's hourly buckets; the queue from one grouped query
 over unfinished jobs (the status index); the cluster from django-q2's own ``Stat``; the sweep from its
-``Schedule``.
+``Schedule``. An operator opens this page when something is wrong: a broker that is down or
+does not answer leaves the clusters unknown, said so, not the page failing or hanging.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,12 +18,16 @@ from django.utils import timezone
 
 from execution.conf import execution_settings
 from execution.models import Job, JobStatus
-from execution.selectors import clusters_running, sweep_on_time, sweep_schedule
+from execution.selectors import bounded_broker, clusters_running, sweep_on_time, sweep_schedule
 from registry.display import format_percent
 from registry.metrics import outcome_totals, overall_latency_summary
 from registry.models import Outcome, PluginRegistry, PluginState
 
+logger = logging.getLogger(__name__)
+
 WINDOWS = (("hour", "last hour", timedelta(hours=1)), ("day", "last 24 hours", timedelta(hours=24)))
+# How long the page waits for the clusters' status on the broker (Redis), as /readyz's checks do.
+BROKER_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ class Overview:
     unhealthy: list[PluginRegistry]
     queue: list[QueueFigures]
     clusters: list[ClusterFigures]
+    # Why the clusters are unknown: their status could not be read from the broker.
+    clusters_unreadable: str
     sweep: SweepFigures
     now: datetime
 
@@ -127,21 +135,25 @@ def queue_figures() -> list[QueueFigures]:
     return figures
 
 
-def cluster_figures(*, now: datetime) -> list[ClusterFigures]:
-    """The worker clusters running now, as /readyz counts them."""
-    return sorted(
-        (
-            ClusterFigures(
-                host=stat.host,
-                cluster_id=str(stat.cluster_id),
-                status=str(stat.status),
-                workers=len(stat.workers),
-                started=stat.tob,
-            )
-            for stat in clusters_running(now=now)
-        ),
-        key=lambda cluster: (cluster.host, cluster.cluster_id),
+def cluster_figures(*, now: datetime) -> tuple[list[ClusterFigures], str]:
+    """The worker clusters running now, as /readyz counts them; or none, and why, when their
+    status cannot be read within ``BROKER_TIMEOUT_SECONDS``."""
+    try:
+        running = clusters_running(now=now, broker=bounded_broker(BROKER_TIMEOUT_SECONDS))
+    except Exception as error:  # whatever the broker's client raises: the page still answers
+        logger.warning("Worker clusters' status unreadable: %r", error)
+        return [], f"the broker did not answer: {type(error).__name__}"
+    figures = (
+        ClusterFigures(
+            host=stat.host,
+            cluster_id=str(stat.cluster_id),
+            status=str(stat.status),
+            workers=len(stat.workers),
+            started=stat.tob,
+        )
+        for stat in running
     )
+    return sorted(figures, key=lambda cluster: (cluster.host, cluster.cluster_id)), ""
 
 
 def sweep_figures(*, now: datetime) -> SweepFigures:
@@ -161,11 +173,13 @@ def sweep_figures(*, now: datetime) -> SweepFigures:
 
 def dashboard_overview() -> Overview:
     now = timezone.now()
+    clusters, clusters_unreadable = cluster_figures(now=now)
     return Overview(
         windows=window_figures(now=now),
         unhealthy=unhealthy_plugins(),
         queue=queue_figures(),
-        clusters=cluster_figures(now=now),
+        clusters=clusters,
+        clusters_unreadable=clusters_unreadable,
         sweep=sweep_figures(now=now),
         now=now,
     )

@@ -7,9 +7,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
+from django_q.brokers import get_broker
+from django_q.brokers.redis_broker import Redis as RedisBroker
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
@@ -43,6 +46,17 @@ def job_list(*, user: Any, plugin: str | None = None, status: str | None = None)
     if status:
         jobs = jobs.filter(status=status.upper())
     return jobs
+
+
+def bounded_broker(seconds: float) -> Any:
+    """django-q2's broker, with a Redis connection that gives up after ``seconds`` (django-q2's
+    own would wait on a black-holed socket for ever)."""
+    broker = get_broker()
+    if isinstance(broker, RedisBroker) and isinstance(Conf.REDIS, str):
+        broker.connection = redis.Redis.from_url(
+            Conf.REDIS, socket_timeout=seconds, socket_connect_timeout=seconds
+        )
+    return broker
 
 
 def clusters_running(*, now: datetime, broker: Any = None) -> list[Stat]:

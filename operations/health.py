@@ -21,22 +21,18 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-import redis
 from django.core.cache import caches
 from django.db import connection as db_connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django_q.brokers import get_broker
-from django_q.brokers.redis_broker import Redis as RedisBroker
-from django_q.conf import Conf
 from health_check import checks as builtin_checks
 from health_check.base import HealthCheck, HealthCheckResult
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
 from execution.conf import execution_settings
-from execution.selectors import clusters_running, sweep_on_time, sweep_schedule
+from execution.selectors import bounded_broker, clusters_running, sweep_on_time, sweep_schedule
 
 # Threads for checks; more than the checks of one request, so a few hung ones leave room.
 _CHECK_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="readyz")
@@ -82,15 +78,8 @@ class Cache(Bounded, HealthCheck):
 
 
 def _bounded_broker() -> Any:
-    """django-q2's broker, with a Redis connection that gives up after the check's timeout
-    (django-q2's own connection would wait on a black-holed socket for ever)."""
-    broker = get_broker()
-    if isinstance(broker, RedisBroker) and isinstance(Conf.REDIS, str):
-        seconds = check_timeout().total_seconds()
-        broker.connection = redis.Redis.from_url(
-            Conf.REDIS, socket_timeout=seconds, socket_connect_timeout=seconds
-        )
-    return broker
+    """django-q2's broker, giving up after the check's timeout."""
+    return bounded_broker(check_timeout().total_seconds())
 
 
 @dataclasses.dataclass
