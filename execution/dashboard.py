@@ -26,7 +26,8 @@ from registry.models import Outcome, PluginRegistry, PluginState
 logger = logging.getLogger(__name__)
 
 WINDOWS = (("hour", "last hour", timedelta(hours=1)), ("day", "last 24 hours", timedelta(hours=24)))
-# How long the page waits for the clusters' status on the broker (Redis), as /readyz's checks do.
+# How long the page waits for the clusters' status on the broker (Redis): bounded, as /readyz's
+# checks are, but shorter than theirs, since an operator is waiting for the whole page.
 BROKER_TIMEOUT_SECONDS = 1.0
 
 

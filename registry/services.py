@@ -198,7 +198,10 @@ def _statements(vendor: str) -> _Statements:
         for column in ("plugin_name", "hour", "outcome", "error_code", "latency_bucket")
     )
     count, total = quote("count"), quote("total_ms")
-    values = "%(plugin_name)s, %(hour)s, %(outcome)s, %(error_code)s, %(latency_bucket)s, 1, %(elapsed_ms)s"  # fmt: skip
+    values = (
+        "%(plugin_name)s, %(hour)s, %(outcome)s, %(error_code)s, %(latency_bucket)s, 1, "
+        "%(elapsed_ms)s"
+    )
     # ON CONFLICT ... DO UPDATE: the same in SQLite (3.24+) and PostgreSQL.
     conflict = (
         f"ON CONFLICT ({key}) DO UPDATE SET "

@@ -125,6 +125,12 @@ class JobRecord:
         self.changes = changes
         return job_transition_statement(self.job.pk, from_status=JobStatus.RUNNING, **changes)
 
+    def write(self, outcome: ExecutionOutcome) -> None:
+        """Write the record now, on its own: an outcome that never reached the ToolRunner, so
+        nothing is counted with it."""
+        outcome.superseded = not job_write(self(outcome))
+        outcome.recorded = True
+
     def written(self, *, moved: bool) -> None:
         """Show on the instance what the database holds now."""
         if not moved:
@@ -239,18 +245,11 @@ class JobExecutionService:
     def _finish(self, record: JobRecord, outcome: ExecutionOutcome) -> ExecutionOutcome:
         """Record an outcome that never reached the ToolRunner (so nothing is counted)."""
         try:
-            outcome.superseded = not job_write(record(outcome))
+            record.write(outcome)
         except DATABASE_UNAVAILABLE:
             outcome.recorded = False
-            write_later(
-                functools.partial(self._record_later, record, outcome),
-                what=f"the job {record.job.pk}",
-            )
+            write_later(functools.partial(record.write, outcome), what=f"the job {record.job.pk}")
         return outcome
-
-    def _record_later(self, record: JobRecord, outcome: ExecutionOutcome) -> None:
-        outcome.superseded = not job_write(record(outcome))
-        outcome.recorded = True
 
     def cancel_job(self, *, job: Job) -> Job:
         image = job.image.name
