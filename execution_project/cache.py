@@ -72,3 +72,12 @@ class DiskCache(DjangoCache):
 
     def decr(self, key: Any, delta: int = 1, version: Any = None, default: Any = None) -> int:
         return self.incr(key, -delta, version, default)
+
+    def close(self, **kwargs: Any) -> None:
+        """Keep this thread's connections to the shards open, as the database's are kept.
+
+        Django closes every cache when a request finishes. diskcache's close drops the thread's
+        SQLite connections, so each request opened its shard again (a connect and the shard's
+        pragmas) and, closing the last connection to it, checkpointed and deleted its WAL, under
+        the lock the other processes' throttles wait for: more CPU than the throttle's own add
+        and incr. diskcache reopens a connection after a fork by itself."""

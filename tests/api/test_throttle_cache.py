@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.signals import request_finished
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -109,3 +110,17 @@ def test_expired_entries_are_deleted_by_later_writes(var_dir: Path) -> None:
         cache.set(f"long-{number}", number, timeout=300)
 
     assert rows_in(var_dir / "cache") == 200
+
+
+def test_a_finished_request_leaves_the_shards_open(var_dir: Path) -> None:
+    """Django closes every cache when a request ends. The shards stay open, as the database's
+    connections do: closing the last connection to a shard checkpointed and deleted its WAL,
+    and the next request connected again, on every request."""
+    count_failure()
+    wal_files = list((var_dir / "cache").glob("*/cache.db-wal"))
+    assert wal_files, "the counter's shard is open, in WAL mode"
+
+    request_finished.send(sender=None)
+
+    assert all(path.exists() for path in wal_files)
+    assert count_failure() == 2
