@@ -66,13 +66,22 @@ class Cache(Bounded, HealthCheck):
 
     def run(self) -> None:
         key = f"readyz:{timezone.now().timestamp()}"
+        value = None
         try:
             cache = caches[self.alias]
-            cache.set(key, "ok", timeout=10)
-            value = cache.get(key)
-            cache.delete(key)
+            # A key of this moment is new, so add answers False only when the write was not
+            # made: the embedded cache gave up waiting for another process's write lock
+            # (execution_project/cache.py), where a set would have said nothing.
+            written = cache.add(key, "ok", timeout=10)
+            if written:
+                value = cache.get(key)
+                cache.delete(key)
         except Exception as error:
             raise ServiceUnavailable(f"cache unreachable: {type(error).__name__}") from error
+        if not written:
+            raise ServiceUnavailable(
+                "cache write not taken within its timeout: another process holds its lock"
+            )
         if value != "ok":
             raise ServiceUnavailable("cache did not return the value written")
 

@@ -8,6 +8,7 @@ stops and black-holes (the machine's servers are never touched), with a real clu
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -100,6 +102,36 @@ def test_readyz_follows_the_cluster_and_the_sweep_schedule(
         what="/readyz to miss the stopped cluster",
     )
     assert failing(response.json()) == {"cluster"}
+
+
+def test_readyz_says_when_the_embedded_cache_stays_locked(
+    client: Client, shared_cache: Path
+) -> None:
+    """A process frozen in the middle of a write to the embedded cache (here, another
+    connection holding each shard's write lock): the cache check fails within its timeout and
+    says why, rather than that the value it wrote went missing."""
+    caches["default"].get("any")  # the shards' databases exist once the cache is opened
+    holders = []
+    try:
+        for path in sorted((shared_cache / "cache").glob("*/cache.db")):
+            holder = sqlite3.connect(path, isolation_level=None)
+            holders.append(holder)
+            holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+    finally:
+        for holder in holders:
+            holder.close()
+
+    assert len(holders) == 8
+    assert response.status_code == 503
+    assert "cache" in failing(response.json())
+    assert response.json()["checks"]["cache"]["error"] == (
+        "Unavailable: cache write not taken within its timeout: another process holds its lock"
+    )
+    assert elapsed < CHECK_TIMEOUT + 1 + SLACK
+    assert client.get("/readyz").json()["checks"]["cache"]["ok"]
 
 
 # --- The scaled set-up: a real gunicorn, its services behind proxies ------------------------
