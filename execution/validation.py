@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from PIL import Image
 from referencing import Registry
 
@@ -259,10 +259,25 @@ def check_pixels(data: bytes, *, mime_type: str, max_pixels: int) -> None:
         )
 
 
-def _schema_errors(schema: dict[str, Any], instance: Any) -> list[dict[str, str]]:
+def _is_int(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+# JSON Schema's "integer" takes 1.0, but a plugin is handed what Python parsed: a float, which
+# C libraries refuse (OpenCV's minNeighbors), as the plugin's failure. Options are checked with
+# integers that are ints, so 1.0 is refused as the client's (OPTIONS_INVALID); outputs are not.
+_OptionsValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_int),
+)
+
+
+def _schema_errors(
+    schema: dict[str, Any], instance: Any, *, validator_class: Any = Draft202012Validator
+) -> list[dict[str, str]]:
     # An empty registry: jsonschema would otherwise fetch a remote $ref over the network at
     # validation time (discovery refuses schemas that have one; this makes it impossible).
-    validator = Draft202012Validator(schema, registry=Registry())
+    validator = validator_class(schema, registry=Registry())
     return [
         {"path": "/".join(str(part) for part in error.absolute_path), "message": error.message}
         for error in sorted(validator.iter_errors(instance), key=lambda error: error.path)
@@ -296,7 +311,9 @@ def check_options(options: Any, schema: dict[str, Any] | None) -> dict[str, Any]
         )
     if reason := unstorable_reason(options):
         raise exceptions.OptionsInvalid(f"options must not contain {reason}.")
-    if schema is not None and (errors := _schema_errors(schema, options)):
+    if schema is not None and (
+        errors := _schema_errors(schema, options, validator_class=_OptionsValidator)
+    ):
         raise exceptions.OptionsInvalid(details={"errors": errors})
     return options
 

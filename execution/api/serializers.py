@@ -75,7 +75,9 @@ class OptionsField(serializers.Field):
         if isinstance(data, str):
             try:
                 data = json.loads(data) if data.strip() else {}
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
+                # Not JSON, an integer past Python's 4,300 digits, or nested past the recursion
+                # limit: the text goes on as sent, and the ToolRunner refuses it as options.
                 return data
         if unstorable := unstorable_reason(data):
             # The options are stored with the job, and a JSON column refuses these (PostgreSQL's

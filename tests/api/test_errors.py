@@ -130,6 +130,15 @@ JUNK = [
     ({**VALID, "options": "include_exif"}, "OPTIONS_INVALID", None),
     ({**VALID, "options": 3}, "OPTIONS_INVALID", None),
     ({**VALID, "options": True}, "OPTIONS_INVALID", None),
+    # Text that is not JSON to Python: an integer past 4,300 digits, nesting past its limit.
+    ({**VALID, "options": '{"min_size": 1' + "0" * 5000 + "}"}, "OPTIONS_INVALID", None),
+    ({**VALID, "options": "[" * 5000}, "OPTIONS_INVALID", None),
+    # JSON Schema's integer takes 1.0, which OpenCV refused as the plugin's failure.
+    (
+        {**VALID, "plugin": "face-detection", "options": {"min_neighbors": 1.0}},
+        "OPTIONS_INVALID",
+        None,
+    ),
     ({**VALID, "options": {"🎉": "שלום"}}, "OPTIONS_INVALID", None),
     ({**VALID, "options": {"include_exif": "\u202eyes"}}, "OPTIONS_INVALID", None),
     ({**VALID, "options": {"include_exif": "\x00"}}, "REQUEST_INVALID", "options"),
@@ -200,6 +209,7 @@ def form(**fields: Any) -> dict[str, Any]:
         (form(plugin="🎉 שלום"), "PLUGIN_NOT_FOUND"),
         (form(options="{not json"), "OPTIONS_INVALID"),
         (form(options='["include_exif"]'), "OPTIONS_INVALID"),
+        (form(options='{"min_size": 1' + "0" * 5000 + "}"), "OPTIONS_INVALID"),
         (form(mime_type="\u202eimage/png"), "MIME_TYPE_UNSUPPORTED"),
         (form(image="🎉", mime_type="image/png"), "IMAGE_NOT_BASE64"),
         (form(image=("x.png", "שלום 🎉".encode(), "image/png")), "IMAGE_UNREADABLE"),
