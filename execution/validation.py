@@ -114,7 +114,9 @@ def normalize_mime_type(value: str) -> str:
 def _split_data_url(image: str) -> tuple[str, str | None]:
     """Accept ``data:image/png;base64,...`` as browsers produce it; return (base64, mime)."""
     header, comma, data = image.partition(",")
-    if not comma or not header.endswith(";base64"):
+    # The scheme and its ";base64" are case-insensitive (RFC 2397); the MIME type is
+    # normalized where it is compared.
+    if not comma or not header.lower().endswith(";base64"):
         raise exceptions.ImageNotBase64("A data URL image must be base64-encoded.")
     return data, header[len("data:") : -len(";base64")] or None
 
@@ -132,7 +134,7 @@ def decode_image(
         data, data_url_mime = image.read(max_bytes + 1), None
     elif isinstance(image, str):
         text, data_url_mime = image.strip(), None
-        if text.startswith("data:"):
+        if text[:5].lower() == "data:":
             text, data_url_mime = _split_data_url(text)
         if not text:
             raise exceptions.ImageEmpty()

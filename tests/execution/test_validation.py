@@ -11,6 +11,7 @@ from execution.validation import (
     check_mime_type,
     check_options,
     decode_image,
+    normalize_mime_type,
     sniff_mime_type,
     validate_output,
 )
@@ -49,9 +50,14 @@ def test_line_wrapped_base64_is_measured_without_its_line_breaks() -> None:
         decode_image(encoded, max_bytes=len(PNG) - 1)
 
 
-def test_a_data_url_gives_bytes_and_its_mime_type() -> None:
-    data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    assert decode_image(data_url, max_bytes=10_000) == (PNG, "image/png")
+@pytest.mark.parametrize("header", ["data:image/png;base64,", "DATA:IMAGE/PNG;BASE64,"])
+def test_a_data_url_gives_bytes_and_its_mime_type(header: str) -> None:
+    """In any case: the scheme and ``;base64`` are case-insensitive (RFC 2397)."""
+    data_url = header + base64.b64encode(PNG).decode()
+    image, mime_type = decode_image(data_url, max_bytes=10_000)
+    assert image == PNG
+    assert mime_type is not None
+    assert normalize_mime_type(mime_type) == "image/png"
 
 
 def test_raw_bytes_and_uploaded_files_pass_through() -> None:
