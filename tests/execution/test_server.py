@@ -168,6 +168,13 @@ UNREAD = {
         "LENGTH_REQUIRED",
     ),
     "an oversized body": (b"Content-Length: 999999999\r\n\r\n", 413, "REQUEST_TOO_LARGE"),
+    # gunicorn knows these codings and takes only chunked last; others it does not know.
+    "a coding chunked does not end": (b"Transfer-Encoding: gzip\r\n\r\n", 400, "MALFORMED_REQUEST"),
+    "a coding it does not know": (
+        b"Transfer-Encoding: br\r\n\r\n",
+        501,
+        "TRANSFER_CODING_UNSUPPORTED",
+    ),
 }
 
 
