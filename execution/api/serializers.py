@@ -52,11 +52,15 @@ class ImageInputField(serializers.Field):
     """A base64 string (JSON or form field) or an uploaded file part, passed on unread.
 
     Whether it decodes, fits the size limit and matches its MIME type is decided by the
-    ToolRunner's validation, so the answer is the same whichever way the image came in.
+    ToolRunner's validation, so the answer is the same whichever way the image came in. A value
+    of another type (a number, an object) is the request's shape gone wrong, refused here as
+    ``mime_type``'s and ``options``' are: REQUEST_INVALID, no job, the Idempotency-Key free.
     """
 
     def to_internal_value(self, data: Any) -> Any:
-        return data
+        if data is None or isinstance(data, str | UploadedFile):
+            return data
+        raise serializers.ValidationError("Send the image as a base64 string or a file part.")
 
     def to_representation(self, value: Any) -> Any:
         return None
