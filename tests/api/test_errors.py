@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -351,6 +352,9 @@ def test_an_unknown_plugin_is_404_plugin_not_found(api_client: APIClient, name: 
     error = envelope(api_client.get(f"/v1/plugins/{name}"), 404, "PLUGIN_NOT_FOUND")
 
     assert error["type"] == "PluginError"
+    # As a run naming it is told: the names there are, and the name as a job would store it.
+    assert "image-metadata" in error["details"]["available"]
+    assert error["plugin"] == (unquote(name).replace("\x00", "")[:100] or None)
 
 
 @pytest.mark.parametrize(
