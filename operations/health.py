@@ -25,7 +25,10 @@ from django.core.cache import caches
 from django.db import connection as db_connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from health_check import checks as builtin_checks
 from health_check.base import HealthCheck, HealthCheckResult
 from health_check.exceptions import ServiceUnavailable
@@ -147,6 +150,8 @@ READINESS_CHECKS: dict[str, type[HealthCheck]] = {
 }
 
 
+# The probes are read-only: another method answers 405, not the CSRF check's HTML page.
+@method_decorator(csrf_exempt, name="dispatch")
 class ReadinessView(HealthCheckView):
     """All checks at once; JSON always (a load balancer sends no Accept header), and 503, the
     status a load balancer reads as "send no traffic here", rather than the library's 500."""
@@ -181,7 +186,9 @@ def readiness_response(results: list[HealthCheckResult]) -> JsonResponse:
     )
 
 
+@csrf_exempt  # as ReadinessView
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     """The process is alive and serving; nothing else is touched."""
     return JsonResponse({"status": "alive"})

@@ -17,6 +17,7 @@ from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import (
@@ -135,8 +136,9 @@ def _client_allowed(request: HttpRequest) -> bool:
     if not token and not networks:
         return True
     if token:
-        sent = request.headers.get("Authorization", "")
-        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        # The scheme in any case, as HTTP has it (RFC 9110); the token exactly.
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(sent.encode(), token.encode()):
             return True
     if networks:
         try:
@@ -147,6 +149,8 @@ def _client_allowed(request: HttpRequest) -> bool:
     return False
 
 
+# Read-only: a POST answers 405 rather than the CSRF check's HTML page.
+@csrf_exempt
 @never_cache
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -59,6 +59,14 @@ def test_healthz_answers_without_touching_the_database(client: Client) -> None:
     assert "no-cache" in response["Cache-Control"]
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_the_probes_answer_other_methods_405_not_a_csrf_page(path: str) -> None:
+    """A real server checks CSRF on every POST; these read-only endpoints answer 405 first."""
+    response = Client(enforce_csrf_checks=True).post(path)
+
+    assert response.status_code == 405
+
+
 @pytest.mark.every_database
 @pytest.mark.django_db(transaction=True)
 def test_readyz_follows_the_cluster_and_the_sweep_schedule(

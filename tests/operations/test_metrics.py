@@ -180,6 +180,9 @@ def test_a_token_or_an_allowed_address_is_required_once_configured(
     assert client.get("/metrics").status_code == 403
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+    assert client.get("/metrics", HTTP_AUTHORIZATION="bearer s3cret").status_code == 200
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret2").status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Token s3cret").status_code == 403
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="10.2.0.1").status_code == 403
     assert client.post("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 405
