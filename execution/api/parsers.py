@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from json import JSONDecodeError
 from typing import IO, Any
 
 from django.conf import settings
@@ -50,5 +52,10 @@ class JSONBodyParser(BaseParser):
             text = body.decode(encoding)
             del body  # the bytes go before the text is parsed
             return json.loads(text, parse_constant=strict)
-        except ValueError as error:  # UnicodeDecodeError and JSONDecodeError among them
+        except (UnicodeDecodeError, JSONDecodeError) as error:
             raise ParseError(f"JSON parse error - {error}") from error
+        except ValueError as error:
+            # Python's limit on an integer's digits; its message names a function of Python's.
+            raise ParseError(
+                f"JSON parse error - a number has more than {sys.get_int_max_str_digits()} digits"
+            ) from error

@@ -47,6 +47,11 @@ def test_the_charset_of_the_content_type_decodes_the_body() -> None:
         (b'{"a": NaN}', "application/json", "JSON parse error"),
         (b"\xff\xfe{}", "application/json", "JSON parse error"),
         (b'{"a": 1', "application/json", "JSON parse error"),
+        (
+            b'{"a": 1' + b"0" * 5000 + b"}",
+            "application/json",
+            "a number has more than 4300 digits$",
+        ),
         # A codec that is not text would inflate the body past every size limit.
         (b"BZh9", "application/json; charset=bz2_codec", "Unsupported charset"),
     ],
