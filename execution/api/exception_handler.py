@@ -6,8 +6,14 @@ import logging
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions as drf_exceptions
@@ -45,6 +51,16 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         exc = drf_exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = exceptions.RequestTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        # Django's message names its setting; the client is told the limit instead.
+        many, limit = (
+            ("fields", settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+            if isinstance(exc, TooManyFieldsSent)
+            else ("files", settings.DATA_UPLOAD_MAX_NUMBER_FILES)
+        )
+        exc = exceptions.RequestInvalid(
+            f"The request has more than {limit} {many}.", details={f"max_{many}": limit}
+        )
     elif isinstance(exc, SuspiciousOperation):
         # Django's own limits on a form (too many fields or files) and other refused input.
         exc = exceptions.RequestInvalid(f"The request was refused: {exc}")

@@ -232,6 +232,26 @@ def test_junk_in_a_multipart_form_is_a_400_envelope(
     envelope(api_client.post(path, data, format="multipart"), 400, code)
 
 
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize("many", ["fields", "files"])
+def test_a_form_past_django_s_limits_is_told_the_limit(
+    api_client: APIClient, settings: Any, path: str, many: str
+) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = settings.DATA_UPLOAD_MAX_NUMBER_FILES = 5
+    data: dict[str, Any] = form()
+    data["image"] = SimpleUploadedFile(*PNG_PART)
+    for number in range(6):
+        data[f"extra{number}"] = (
+            "x" if many == "fields" else SimpleUploadedFile(f"{number}.png", b"x", "image/png")
+        )
+
+    error = envelope(api_client.post(path, data, format="multipart"), 400, "REQUEST_INVALID")
+
+    assert error["message"] == f"The request has more than 5 {many}."
+    assert error["details"] == {f"max_{many}": 5}
+    assert Job.objects.count() == 0
+
+
 # --- 401 ---------------------------------------------------------------------------------
 
 
