@@ -74,8 +74,13 @@ class OptionsField(serializers.Field):
     parsed; anything else goes on as sent, for the ToolRunner to accept or refuse."""
 
     def to_internal_value(self, data: Any) -> Any:
+        limit = execution_settings.MAX_OPTIONS_BYTES
+        if isinstance(data, UploadedFile):
+            # A form's options as a file part (curl -F options=@options.json): its text, read no
+            # further than one byte past the limit.
+            data = data.read(limit + 1).decode("utf-8", "surrogateescape")
         # At the door: options too large are refused before any job is stored (413).
-        check_options_size(data, max_bytes=execution_settings.MAX_OPTIONS_BYTES)
+        check_options_size(data, max_bytes=limit)
         if isinstance(data, str):
             try:
                 data = json.loads(data) if data.strip() else {}

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from execution.models import Job, JobStatus
@@ -79,6 +80,18 @@ def test_options_within_the_limit_reach_the_plugin(api_client: APIClient) -> Non
 
     assert response.status_code == 200
     assert response.json()["result"]["options"] == {"level": 3}
+
+
+def test_options_as_a_file_part_are_read_as_their_text(api_client: APIClient) -> None:
+    """curl -F options=@options.json: the part's JSON, within the same limit."""
+    fits = body(options=SimpleUploadedFile("options.json", b'{"level": 3}', "application/json"))
+    response = api_client.post(ANALYZE, fits, format="multipart")
+    assert response.status_code == 200, response.json()
+    assert response.json()["result"]["options"] == {"level": 3}
+
+    padding = b"x" * 20_000
+    over = body(options=SimpleUploadedFile("o.json", b'{"p": "%s"}' % padding, "application/json"))
+    envelope(api_client.post(ANALYZE, over, format="multipart"), 413, "OPTIONS_TOO_LARGE")
 
 
 def test_job_lists_carry_neither_options_nor_results(api_client: APIClient, user: Any) -> None:
