@@ -41,11 +41,13 @@ MISBEHAVING_PLUGINS = [
         "Segfaults",
         "AllocatesForever",
         "ReturnsHuge",
+        "LeavesProcess",
     )
 ]
 # Short limits, so a test of a hanging or hoarding plugin takes a second, not the default 30 s.
 TEST_PLUGIN_HOSTING = {
     "test-sleeps-forever": {"timeout_seconds": 1},
+    "test-leaves-process": {"timeout_seconds": 1},
     "test-spins-in-c": {"timeout_seconds": 1, "cpu_seconds": 10},
     "test-allocates-forever": {"memory_mb": 1024},
 }

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import os
 import re
+import subprocess
+import tempfile
 import time
 from typing import Any
 
@@ -193,3 +196,36 @@ class ReportsProcess(AnalysisPlugin):
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"pid": os.getpid()}
+
+
+class LeavesProcess(AnalysisPlugin):
+    """Starts a process and writes a temporary file, as pytesseract runs tesseract on a copy of
+    the image, and writes their pid and path (and its temporary directory) to the file
+    ``report`` names, for the test to look for them. Then it ``hangs`` (the default), ``exits``
+    its process (``os._exit``), or ``returns``, leaving the process running either way."""
+
+    name = "test-leaves-process"
+    options_schema = {
+        **_options(
+            report={"type": "string", "minLength": 1},
+            then={"enum": ["hangs", "exits", "returns"]},
+        ),
+        "required": ["report"],
+    }
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        options = payload["options"]
+        sleeper = subprocess.Popen(["sleep", "300"])
+        with tempfile.NamedTemporaryFile(prefix="tess_", suffix="_input.PNG", delete=False) as copy:
+            copy.write(payload["image"])
+        left = {"pid": sleeper.pid, "file": copy.name, "temp_dir": tempfile.gettempdir()}
+        # Whole or not at all: the test may read it while this process is being killed.
+        with open(f"{options['report']}.part", "w") as report:
+            json.dump(left, report)
+        os.replace(f"{options['report']}.part", options["report"])
+        then = options.get("then", "hangs")
+        if then == "exits":
+            os._exit(0)
+        while then == "hangs":
+            time.sleep(3600)
+        return left

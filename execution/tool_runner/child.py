@@ -1,10 +1,14 @@
 """The child side of the plugin pool: what a worker process does, and nothing else.
 
-A child never sets Django up: ``serve`` is given the plugin list and the entry-point group,
-discovers and sets up the plugins once, says it is ready, and then runs one task at a time from
-its pipe under the limits the task carries. Everything a plugin can do wrong ends here as a
-``ChildReply`` (exceptions included, ``SystemExit`` and ``KeyboardInterrupt`` too); only a dying
-process (a segfault, ``os._exit``, a signal) or a run past its timeout is seen by the parent.
+A child never sets Django up: ``serve`` is given the plugin list, the entry-point group and a
+temporary directory of its own, makes itself the leader of a process group, discovers and sets
+up the plugins once, says it is ready, and then runs one task at a time from its pipe under the
+limits the task carries. Everything a plugin can do wrong ends here as a ``ChildReply``
+(exceptions included, ``SystemExit`` and ``KeyboardInterrupt`` too); only a dying process (a
+segfault, ``os._exit``, a signal) or a run past its timeout is seen by the parent. What a
+plugin starts (pytesseract's ``tesseract``) is in the child's group, and what it writes through
+``tempfile`` or ``TMPDIR`` is in the child's directory: the parent kills the one and removes the
+other when it ends the child, so neither outlives it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 import resource
 import signal
 import sys
+import tempfile
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,11 +86,15 @@ class ChildReply:
 
 
 def serve(
-    connection: Connection, plugins: list[str], entry_point_group: str | None, log_level: int
+    connection: Connection,
+    plugins: list[str],
+    entry_point_group: str | None,
+    log_level: int,
+    temp_dir: str,
 ) -> None:
     """A child's whole life: set up once, then one reply per task until the parent closes the
     pipe (or dies, which closes it too)."""
-    initialize(plugins, entry_point_group, log_level)
+    initialize(plugins, entry_point_group, log_level, temp_dir)
     connection.send(READY)
     while True:
         try:
@@ -95,12 +104,22 @@ def serve(
         connection.send(run_plugin(task))
 
 
-def initialize(plugins: list[str], entry_point_group: str | None, log_level: int) -> None:
+def initialize(
+    plugins: list[str], entry_point_group: str | None, log_level: int, temp_dir: str
+) -> None:
     """Runs once in every new child, before its first task."""
+    # First of all, so that every process a plugin starts (one that does not start a session of
+    # its own) is in this group, which the parent kills with the child (pool.ChildProcess.kill).
+    os.setpgid(0, 0)
     _die_with_parent()
-    # Ctrl-C in a terminal reaches the whole process group: the parent stops its children itself,
-    # and a run in hand ends as the parent says rather than as a KeyboardInterrupt here.
+    # Out of the terminal's foreground group, a child no longer gets its Ctrl-C, and ignores a
+    # SIGINT sent to it anyway: the parent stops its children itself, and a run in hand ends as
+    # the parent says rather than as a KeyboardInterrupt here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The directory the parent made for this child alone (0700), and removes after it: for
+    # Python's tempfile here and, through TMPDIR, for the programs a plugin runs.
+    tempfile.tempdir = temp_dir
+    os.environ["TMPDIR"] = temp_dir
     root = logging.getLogger()
     root.setLevel(log_level)
     root.addHandler(_run_log)
@@ -116,7 +135,8 @@ def initialize(plugins: list[str], entry_point_group: str | None, log_level: int
 def _die_with_parent() -> None:
     """SIGKILL this child when the process that started it dies (Linux), so that a parent killed
     outright (a gunicorn worker past --timeout, a qcluster worker) leaves no child running a
-    plugin forever. An idle child stops anyway: its task pipe closes."""
+    plugin forever. An idle child stops anyway: its task pipe closes. The processes its plugin
+    started outlive it then, and its directory stays: only the parent kills and removes those."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

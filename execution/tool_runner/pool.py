@@ -8,6 +8,12 @@ handler), a child that died is seen at once as the end of its pipe, and a child 
 ``tasks_per_child`` runs. Children are started with ``forkserver``, not ``fork``: the parent is a
 threaded gunicorn worker or a django-q2 worker holding database connections and locks, none of
 which a child may inherit half-held.
+
+Each child leads a process group of its own and has a temporary directory of its own (0700),
+made here before it starts. However a child ends (past its timeout, replaced, dead, stopped with
+the pool), its whole group is killed, so what its plugin started (pytesseract's ``tesseract``)
+dies with it, and its directory is removed, with the files its plugin left there (tesseract's
+copy of the client's image).
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ import collections
 import logging
 import multiprocessing
 import multiprocessing.util
+import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -83,12 +92,26 @@ class ChildProcess:
 
     def __init__(self, config: PoolConfig) -> None:
         context = multiprocessing.get_context("forkserver")
+        # Made and removed here only, never by the child: it outlives the child until close().
+        self.temp_dir = tempfile.mkdtemp(prefix="plugin-child-")
         ours, theirs = context.Pipe()
-        arguments = (theirs, list(config.plugins), config.entry_point_group, config.log_level)
+        arguments = (
+            theirs,
+            list(config.plugins),
+            config.entry_point_group,
+            config.log_level,
+            self.temp_dir,
+        )
         # Daemonic: an exiting parent takes the child with it, whatever else fails.
         self.process = context.Process(target=child.serve, args=arguments, daemon=True)
-        self.process.start()
-        theirs.close()
+        try:
+            self.process.start()
+        except BaseException:
+            ours.close()
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            raise
+        finally:
+            theirs.close()
         self.connection: Connection = ours
         self.ready = False  # the child has said its plugins are set up
         self.runs = 0
@@ -146,15 +169,42 @@ class ChildProcess:
         return self.process.exitcode
 
     def kill(self) -> None:
-        """SIGKILL at once: a child holds nothing that needs an orderly exit."""
-        if self.process.exitcode is None:
-            self.process.kill()
+        """SIGKILL at once, to the child's whole process group: a child holds nothing that needs
+        an orderly exit, and whatever its plugin started must not outlive it. A group outlives
+        its leader while any of its processes runs, so a child that exited has its group killed
+        too."""
+        pid = self.process.pid
+        assert pid is not None, "started in __init__"
+        exited = self.process.exitcode is not None
+        if exited and _exists(pid):
+            # Reaped, and its pid taken since by another process, which only an empty group of
+            # ours allows: that process's group, if it leads one, is not ours to kill.
+            return
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            # No such group (the child has not made itself its leader yet, or it is empty), or
+            # none of it we may signal: the child at least.
+            if not exited:
+                self.process.kill()
 
     def close(self) -> None:
-        """Kill the child, reap it and close our end of its pipe (its holder only)."""
+        """Kill the child and its group, reap it, close our end of its pipe (its holder only),
+        and remove its temporary directory."""
         self.kill()
         self.process.join(EXIT_WAIT_SECONDS)
         self.connection.close()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        pass
+    return True
 
 
 class PluginPool:

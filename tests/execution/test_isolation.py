@@ -29,7 +29,7 @@ from registry.models import PluginRegistry, PluginState
 from tests import images
 from tests.conftest import b64
 from tests.envelopes import envelope
-from tests.helpers import plugin_row
+from tests.helpers import assert_gone, left_behind, plugin_row
 
 pytestmark = pytest.mark.usefixtures("synced_registry")
 
@@ -122,6 +122,24 @@ def test_a_misbehaving_plugin_fails_its_sync_request_with_its_code_and_the_serve
     assert (job.status, job.error_code) == (JobStatus.FAILED, code)
     assert job.execution_time_ms is not None
     assert_counted_once_as_fault(plugin, code)
+    assert_healthy_run_succeeds(api_client)
+
+
+def test_a_plugin_past_its_timeout_leaves_no_process_and_no_file_behind(
+    api_client: APIClient, tmp_path: Path
+) -> None:
+    """The OCR plugin's case, through the whole chain: pytesseract's tesseract kept running after
+    its child was killed, past the plugin's CPU limit, and its copy of the client's image stayed
+    in /tmp; a client could do it again and again. Now the child's process group dies with it,
+    and its temporary directory goes."""
+    report = tmp_path / "left.json"
+    with left_behind(report) as read:
+        response = analyze(api_client, "test-leaves-process", report=str(report))
+
+        error = envelope(response, 400, "PLUGIN_TIMEOUT")
+        assert error["details"] == {"timeout_seconds": 1.0}
+        assert_gone(read())
+    assert_counted_once_as_fault("test-leaves-process", "PLUGIN_TIMEOUT")
     assert_healthy_run_succeeds(api_client)
 
 

@@ -2,7 +2,8 @@
 
 The misbehaving plugins' failures through the whole chain are tests/execution/test_isolation.py;
 these are the pool's own promises: a child is reused, recycled after its share of runs,
-replaced when it died idle, killed past its timeout, and every one is stopped with the pool.
+replaced when it died idle, killed past its timeout, and every one is stopped with the pool;
+however a child ends, the processes its plugin started and its temporary directory go with it.
 """
 
 from __future__ import annotations
@@ -11,22 +12,27 @@ import json
 import logging
 import os
 import signal
+import stat
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from execution import exceptions
 from execution.tool_runner import child
-from execution.tool_runner.pool import PluginPool, PoolConfig
+from execution.tool_runner.pool import ChildProcess, PluginPool, PoolConfig
 from tests import images
+from tests.helpers import assert_gone, left_behind, running
 
 PLUGINS = (
     "tests.misbehaving_plugins.ReportsProcess",
     "tests.misbehaving_plugins.Sleeps",
     "tests.misbehaving_plugins.AllocatesForever",
+    "tests.misbehaving_plugins.LeavesProcess",
 )
 
 
@@ -253,3 +259,113 @@ def test_a_run_waiting_for_a_slot_when_the_pool_stops_starts_no_child(
     assert [type(error) for error in ended] == [exceptions.ServiceUnavailable] * 2
     assert wait_until_gone(busy_pid)
     assert pool.child_pids() == []
+
+
+# --- What a plugin started and wrote: a process group and a directory per child -------------
+
+
+def in_background(
+    pool: PluginPool, call: child.ChildTask, *, timeout: float
+) -> tuple[threading.Thread, list[BaseException]]:
+    """The run in a thread of its own, started; what ended it, if it raised, in the list."""
+    ended: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            pool.call(call, timeout=timeout, wait=10)
+        except BaseException as error:  # the test reads what ended the run
+            ended.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, ended
+
+
+def assert_private_while_it_runs(left: dict[str, Any]) -> Path:
+    """The plugin's process runs and its file is in the child's own directory, which only this
+    user may enter (pytesseract's copy of the image is 0644): the directory, returned."""
+    directory = Path(left["temp_dir"])
+    assert directory.name.startswith("plugin-child-")
+    assert Path(left["file"]).parent == directory
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert running(left["pid"])
+    return directory
+
+
+def test_a_child_closed_as_it_starts_is_killed_and_its_directory_removed() -> None:
+    """Closed at once, a child may not have made itself a group's leader yet: then it is killed
+    alone (nothing of a plugin's runs yet)."""
+    for _ in range(5):
+        started = ChildProcess(config())
+        directory = Path(started.temp_dir)
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+        started.close()
+
+        assert started.process.exitcode == -signal.SIGKILL
+        assert not directory.exists()
+
+
+def test_a_run_past_its_timeout_takes_its_plugin_s_processes_and_files_with_it(
+    pools: list[PluginPool], tmp_path: Path
+) -> None:
+    """The OCR plugin's case: pytesseract's tesseract, and its files, outlived the killed child,
+    spinning past the plugin's CPU limit."""
+    pools.append(pool := PluginPool(config()))
+    report = tmp_path / "left.json"
+    with left_behind(report) as read:
+        thread, ended = in_background(
+            pool, task("test-leaves-process", report=str(report)), timeout=2
+        )
+        left = read()
+        assert_private_while_it_runs(left)
+        thread.join(10)
+
+        assert [type(error) for error in ended] == [exceptions.PluginTimeout]
+        assert_gone(left)
+
+
+@pytest.mark.parametrize(
+    ("then", "outcome"), [("exits", exceptions.PluginCrashed), ("returns", None)]
+)
+def test_a_child_that_exited_or_was_replaced_leaves_nothing_of_its_plugin(
+    pools: list[PluginPool], tmp_path: Path, then: str, outcome: type[Exception] | None
+) -> None:
+    """The child ended by itself (``os._exit``), or was replaced after its share of runs (one
+    here): either way the process its plugin started is killed with its process group."""
+    pools.append(pool := PluginPool(config(tasks_per_child=1)))
+    report = tmp_path / "left.json"
+    with left_behind(report) as read:
+        run = task("test-leaves-process", report=str(report), then=then)
+        if outcome is None:
+            assert pool.call(run, timeout=10, wait=10).kind == child.OK
+        else:
+            with pytest.raises(outcome):
+                pool.call(run, timeout=10, wait=10)
+
+        assert_gone(read())
+
+
+def test_stopping_the_pool_takes_every_child_s_plugin_processes_and_files_with_it(
+    tmp_path: Path,
+) -> None:
+    """A busy child (its plugin hangs) and an idle one (its plugin returned, its process still
+    running): stop() kills both groups and removes both directories."""
+    pool = PluginPool(config(size=2, tasks_per_child=0))
+    busy_report, idle_report = tmp_path / "busy.json", tmp_path / "idle.json"
+    with left_behind(busy_report) as read_busy, left_behind(idle_report) as read_idle:
+        try:
+            thread, ended = in_background(
+                pool, task("test-leaves-process", report=str(busy_report)), timeout=60
+            )
+            busy = read_busy()
+            run = task("test-leaves-process", report=str(idle_report), then="returns")
+            assert pool.call(run, timeout=10, wait=10).kind == child.OK
+            idle = read_idle()
+            assert assert_private_while_it_runs(busy) != assert_private_while_it_runs(idle)
+        finally:
+            pool.stop()
+        thread.join(5)
+
+        assert [type(error) for error in ended] == [exceptions.ServiceUnavailable]
+        assert_gone(busy)
+        assert_gone(idle)
