@@ -269,9 +269,14 @@ class PluginDetailView(ApiView):
         return Response(PluginSerializer(plugin).data)
 
 
+def _in_api(request: HttpRequest) -> bool:
+    """Under /v1, or /v1 itself: a client of the API gets the envelope."""
+    return request.path.startswith(API_PREFIX) or request.path == API_PREFIX.rstrip("/")
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 404 for paths no view matches: the envelope under /v1, the usual page elsewhere."""
-    if not request.path.startswith(API_PREFIX):
+    if not _in_api(request):
         return django_page_not_found(request, exception or Http404())
     return envelope_response(
         exceptions.RequestRejected("No endpoint at this path.", code="NOT_FOUND", status_code=404)
@@ -280,12 +285,12 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 400 (a bad Host header, a refused upload) outside any view."""
-    if not request.path.startswith(API_PREFIX):
+    if not _in_api(request):
         return django_bad_request(request, exception or Exception())
     return envelope_response(exceptions.RequestInvalid("The request was refused."))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if not request.path.startswith(API_PREFIX):
+    if not _in_api(request):
         return django_server_error(request)
     return envelope_response(exceptions.InternalError())

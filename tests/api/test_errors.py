@@ -327,6 +327,7 @@ def test_a_session_post_without_a_csrf_token_is_403(user: Any) -> None:
     ("method", "path"),
     [
         ("get", "/v1/no-such-thing"),
+        ("get", "/v1"),
         ("post", "/v1/analyze"),
         ("get", "/v1/plugins/image-metadata/versions"),
         ("get", "/v1/analyze-execution/"),
