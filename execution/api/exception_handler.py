@@ -63,7 +63,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
             f"The request has more than {limit} {many}.", details={f"max_{many}": limit}
         )
     elif isinstance(exc, SuspiciousOperation):
-        # Django's own limits on a form (too many fields or files) and other refused input.
+        # Other input Django refuses (a form's malformed parts, among them).
         exc = exceptions.RequestInvalid(f"The request was refused: {exc}")
     elif isinstance(exc, UnreadablePostError | RecursionError):
         # RecursionError: JSON nested deeper than the parser can follow.

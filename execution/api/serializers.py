@@ -70,8 +70,9 @@ class ImageInputField(serializers.Field):
     {"type": "object", "additionalProperties": True, "description": "Options for the plugin."}
 )
 class OptionsField(serializers.Field):
-    """Plugin options. A multipart form can only send text, so a string holding a JSON object is
-    parsed; anything else goes on as sent, for the ToolRunner to accept or refuse."""
+    """Plugin options. A multipart form can only send text (a field or a file part), so a string
+    holding a JSON object is parsed; anything else goes on as sent, for the ToolRunner to accept
+    or refuse."""
 
     def to_internal_value(self, data: Any) -> Any:
         limit = execution_settings.MAX_OPTIONS_BYTES
