@@ -69,7 +69,6 @@ class Cache(Bounded, HealthCheck):
 
     def run(self) -> None:
         key = f"readyz:{timezone.now().timestamp()}"
-        value = None
         try:
             cache = caches[self.alias]
             # A key of this moment is new, so add answers False only when the write was not

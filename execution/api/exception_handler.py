@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import redis
@@ -76,8 +75,8 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         if auth_header := getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = auth_header
         if wait := getattr(exc, "wait", None):
-            # The seconds the message gives (DRF rounds them up), never 0.
-            headers["Retry-After"] = str(max(math.ceil(wait), 1))
+            # Whole seconds, as the message gives them: DRF's Throttled has rounded them up.
+            headers["Retry-After"] = str(wait)
     elif isinstance(exc, UNAVAILABLE_SERVICE_ERRORS):
         # The database or Redis (queue and throttle counters) is unreachable: worth a retry.
         # Other database errors are faults of ours that a retry would not mend.

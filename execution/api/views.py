@@ -42,7 +42,7 @@ from execution.api.throttling import FailedAuthenticationThrottle
 from execution.models import Job, JobStatus
 from execution.pagination import JOB_COUNT_LIMIT
 from execution.services import AnalysisExecutionService, PluginExecutionService
-from execution.validation import ExecutionRequest, storable_text
+from execution.validation import ExecutionRequest
 from registry import selectors as registry_selectors
 
 
@@ -258,14 +258,7 @@ class PluginDetailView(ApiView):
     def get(self, request: Request, name: str) -> Response:
         plugin = registry_selectors.plugin_get(name=name)
         if plugin is None:
-            # As a run names an unknown plugin: the names there are, and the name as stored.
-            shown = storable_text(name, limit=100)
-            raise exceptions.PluginNotFound(
-                f"No plugin is named {shown!r}.",
-                plugin=shown,
-                details={"available": sorted(PluginExecutionService().directory().available)},
-                status_code=404,
-            )
+            raise PluginExecutionService().not_found(name=name, status_code=404)
         return Response(PluginSerializer(plugin).data)
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from execution import exceptions
 from execution.conf import execution_settings
 from execution.tool_runner import ExecutionOutcome, PluginDirectory, RecordRun, ToolRunner
-from execution.validation import ExecutionRequest, ValidatedInput
+from execution.validation import ExecutionRequest, ValidatedInput, storable_text
 from registry import selectors as registry_selectors
 from registry import services as registry_services
 from registry.models import PluginState
@@ -45,6 +45,17 @@ class PluginExecutionService:
     def directory(self) -> PluginDirectory:
         return self.runner.directory()
 
+    def not_found(self, *, name: str, status_code: int | None = None) -> exceptions.PluginNotFound:
+        """What a client naming no plugin is told: the names there are, and its name as a job
+        would store it."""
+        shown = storable_text(name, limit=100)
+        return exceptions.PluginNotFound(
+            f"No plugin is named {shown!r}.",
+            plugin=shown,
+            details={"available": sorted(self.directory().available)},
+            status_code=status_code,
+        )
+
     def check_runnable(self, *, name: str, claim_trial: bool) -> None:
         """Refuse a plugin that is unknown, UNAVAILABLE (its circuit open included, until the
         trial run after the cooldown) or not installed in this process."""
@@ -57,11 +68,7 @@ class PluginExecutionService:
                 self.runner.sync_registry()
             row = registry_selectors.plugin_gate_row(name=name)
         if row is None:
-            raise exceptions.PluginNotFound(
-                f"No plugin is named {name!r}.",
-                plugin=name,
-                details={"available": sorted(directory.available)},
-            )
+            raise self.not_found(name=name)
         if row.state == PluginState.UNAVAILABLE and not self._trial_allowed(row, claim=claim_trial):
             details: dict[str, str] = {"reason": row.reason}
             if row.circuit_open_until is not None:

@@ -194,6 +194,23 @@ def test_a_run_waits_for_a_free_child_only_as_long_as_it_may(pools: list[PluginP
     child_pid(pool)  # free again
 
 
+def in_background(
+    pool: PluginPool, call: child.ChildTask, *, timeout: float
+) -> tuple[threading.Thread, list[BaseException]]:
+    """The run in a thread of its own, started; what ended it, if it raised, in the list."""
+    ended: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            pool.call(call, timeout=timeout, wait=10)
+        except BaseException as error:  # the test reads what ended the run
+            ended.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, ended
+
+
 def wait_for_children(pool: PluginPool, count: int, seconds: float = 10) -> list[int]:
     deadline = time.monotonic() + seconds
     while len(pids := pool.child_pids()) < count and time.monotonic() < deadline:
@@ -204,16 +221,7 @@ def wait_for_children(pool: PluginPool, count: int, seconds: float = 10) -> list
 
 def test_stopping_the_pool_kills_every_child_busy_ones_too(pools: list[PluginPool]) -> None:
     pool = PluginPool(config(size=2))
-    outcome: list[BaseException] = []
-
-    def sleep_in_a_child() -> None:
-        try:
-            pool.call(task("test-sleeps", seconds=30), timeout=60, wait=10)
-        except BaseException as error:  # the test reads what ended the run
-            outcome.append(error)
-
-    busy = threading.Thread(target=sleep_in_a_child)
-    busy.start()
+    busy, outcome = in_background(pool, task("test-sleeps", seconds=30), timeout=60)
     wait_for_children(pool, 1)
     child_pid(pool)  # the other slot's child, idle after this
     pids = wait_for_children(pool, 2)
@@ -262,23 +270,6 @@ def test_a_run_waiting_for_a_slot_when_the_pool_stops_starts_no_child(
 
 
 # --- What a plugin started and wrote: a process group and a directory per child -------------
-
-
-def in_background(
-    pool: PluginPool, call: child.ChildTask, *, timeout: float
-) -> tuple[threading.Thread, list[BaseException]]:
-    """The run in a thread of its own, started; what ended it, if it raised, in the list."""
-    ended: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            pool.call(call, timeout=timeout, wait=10)
-        except BaseException as error:  # the test reads what ended the run
-            ended.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, ended
 
 
 def assert_private_while_it_runs(left: dict[str, Any]) -> Path:
